@@ -1,0 +1,212 @@
+//! Wire types of the stub's admin API under [`ADMIN_PREFIX`], shared by
+//! cp-stub (which serves them) and the replay runner (which reads them).
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
+//! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults |
+//! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
+//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`] |
+//! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
+//! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
+//! | GET | `/__/stub/version` | [`VersionInfo`] |
+//! | GET | `/__/stub/contract` | the route table ([`crate::ROUTES`]) |
+//! | GET | `/__/stub/openapi.json` | [`crate::openapi()`] |
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::schema::Violation;
+
+/// Prefix of every admin endpoint.
+pub const ADMIN_PREFIX: &str = "/__/stub";
+/// The old stub's state path, still served.
+pub const LEGACY_STATE_PATH: &str = "/__stub/state";
+/// Default journal capacity (entries kept; older ones are dropped first).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
+/// Header values never stored or logged in clear.
+pub const REDACTED_HEADERS: &[&str] = &[
+    "authorization",
+    "x-molecule-admin-token",
+    "cookie",
+    "proxy-authorization",
+];
+/// What a redacted header value is replaced by.
+pub const REDACTED: &str = "<redacted>";
+
+/// Everything the stub has counted since its start or the last reset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StubState {
+    /// Legacy flat counters, one per route (`provision_calls`,
+    /// `tenants_config_calls`, `redeploy_fleet_calls`, ...). Like the old
+    /// stub they count only calls with the route's own method, whatever the
+    /// status (a 405 is not a provision call; a fault-injected 503 is).
+    #[serde(flatten)]
+    pub counters: BTreeMap<String, u64>,
+    /// Every request the stub answered, admin endpoints excluded.
+    pub total_requests: u64,
+    /// Calls per route id (same rule as the flat counters).
+    pub routes: BTreeMap<String, u64>,
+    /// Answers per HTTP status (`"201"`, `"405"`, ...), admin endpoints excluded.
+    pub statuses: BTreeMap<String, u64>,
+    /// Calls per caller org, then per route id. The org comes from
+    /// `X-Molecule-Org-Id`, else the JSON body's `org_id`; calls with neither
+    /// are under `"-"`.
+    pub orgs: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Requests no route served (501 for `/cp/*`, 404 elsewhere) and wrong methods (405).
+    pub unmatched: Vec<Unmatched>,
+    /// Contract violations seen in requests, oldest first (bounded; see `violations_total`).
+    pub violations: Vec<RecordedViolation>,
+    /// Violations seen in all, including any no longer listed.
+    pub violations_total: u64,
+    /// Sequence number of the newest journal entry (0 before any request).
+    pub journal_seq: u64,
+    /// Bumped by every reset and snapshot.
+    pub generation: u64,
+    /// Unix time in ms of the start or the last reset.
+    pub since_ms: u64,
+}
+
+impl StubState {
+    /// Calls of route `route_id` made under `org`.
+    pub fn org_calls(&self, org: &str, route_id: &str) -> u64 {
+        self.orgs
+            .get(org)
+            .and_then(|m| m.get(route_id))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// A method and path no route served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    /// Request method.
+    pub method: String,
+    /// Request path, without the query.
+    pub path: String,
+    /// Status answered (501, 404 or 405).
+    pub status: u16,
+    /// How many times.
+    pub count: u64,
+}
+
+/// A contract violation found in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedViolation {
+    /// Journal sequence number of the request.
+    pub seq: u64,
+    /// Route id.
+    pub route: String,
+    /// Caller org, if known.
+    pub org: Option<String>,
+    /// The violation.
+    #[serde(flatten)]
+    pub violation: Violation,
+}
+
+/// One journaled request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Monotonic sequence number, unique for the stub's lifetime (not reset).
+    pub seq: u64,
+    /// Unix time in ms when the request arrived.
+    pub at_ms: u64,
+    /// Request method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// Route id when a route served the request.
+    pub route: Option<String>,
+    /// Caller org (header, else body `org_id`).
+    pub org: Option<String>,
+    /// Status answered (0 when a fault dropped the connection).
+    pub status: u16,
+    /// Time to answer, in microseconds.
+    pub duration_us: u64,
+    /// Request headers, with [`REDACTED_HEADERS`] values replaced by [`REDACTED`].
+    pub headers: BTreeMap<String, String>,
+    /// Request body: JSON when it parsed, else a string (truncated to 4 KiB).
+    pub body: Option<Value>,
+    /// Response body (JSON when JSON).
+    pub response: Option<Value>,
+    /// Contract violations of this request.
+    pub violations: Vec<Violation>,
+    /// Id of the fault that answered, if any.
+    pub fault: Option<u64>,
+}
+
+/// Answer of `GET /__/stub/requests`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JournalPage {
+    /// Matching entries, oldest first.
+    pub entries: Vec<JournalEntry>,
+    /// Entries dropped from the journal because it was full, since the last reset.
+    pub dropped: u64,
+    /// Journal capacity.
+    pub capacity: usize,
+    /// Sequence number of the newest entry overall.
+    pub last_seq: u64,
+}
+
+/// A programmed misbehaviour, as posted to `POST /__/stub/faults`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Route id (see [`crate::ROUTES`]), or `*` for every CP route.
+    pub route: String,
+    /// Only calls from this org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Status to answer instead of the route's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Body to answer (a JSON string is sent as text). Defaults to
+    /// `{"error": "cp-stub: injected fault"}` when `status` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Extra response headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Wait this long before answering (or dropping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Close the connection without an answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drop_connection: bool,
+    /// Apply to this many calls, then disarm; absent = until cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+}
+
+/// A fault as listed by `GET /__/stub/faults`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Fault id.
+    pub id: u64,
+    /// What it does.
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Calls left (absent = until cleared).
+    pub remaining: Option<u64>,
+    /// Calls it has answered.
+    pub hits: u64,
+}
+
+/// Answer of `GET /__/stub/version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// Always `cp-stub`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit the binary was built from (`unknown` outside a checkout).
+    pub git_sha: String,
+    /// [`crate::fingerprint()`] of the contract compiled in; a runner with a
+    /// different fingerprint is talking to a stale stub (incident D9).
+    pub contract: String,
+}

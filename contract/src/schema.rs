@@ -1,0 +1,309 @@
+//! The embedded JSON Schemas and validation against them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::Validator;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ContractError;
+
+/// Every schema, by name, as checked in under `contract/schemas/`.
+pub const SCHEMA_SOURCES: &[(&str, &str)] = &[
+    (
+        "provision_request",
+        include_str!("../schemas/provision_request.json"),
+    ),
+    (
+        "provision_response",
+        include_str!("../schemas/provision_response.json"),
+    ),
+    (
+        "tenant_config",
+        include_str!("../schemas/tenant_config.json"),
+    ),
+    (
+        "stop_response",
+        include_str!("../schemas/stop_response.json"),
+    ),
+    (
+        "status_response",
+        include_str!("../schemas/status_response.json"),
+    ),
+    (
+        "console_response",
+        include_str!("../schemas/console_response.json"),
+    ),
+    (
+        "ensure_image_request",
+        include_str!("../schemas/ensure_image_request.json"),
+    ),
+    (
+        "ensure_image_response",
+        include_str!("../schemas/ensure_image_response.json"),
+    ),
+    (
+        "create_org_request",
+        include_str!("../schemas/create_org_request.json"),
+    ),
+    (
+        "create_org_response",
+        include_str!("../schemas/create_org_response.json"),
+    ),
+    (
+        "create_org_error",
+        include_str!("../schemas/create_org_error.json"),
+    ),
+    (
+        "auth_me_response",
+        include_str!("../schemas/auth_me_response.json"),
+    ),
+    (
+        "redeploy_fleet_response",
+        include_str!("../schemas/redeploy_fleet_response.json"),
+    ),
+    ("error", include_str!("../schemas/error.json")),
+];
+
+/// One way a JSON value breaks a schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// JSON Pointer to the offending value (`""` is the document root). For a
+    /// missing required field it points at the field that should be there.
+    pub path: String,
+    /// The schema keyword that failed (`required`, `type`, `minLength`, ...).
+    pub keyword: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "{path}: {}", self.message)
+    }
+}
+
+struct Compiled {
+    documents: BTreeMap<&'static str, Value>,
+    validators: BTreeMap<&'static str, Validator>,
+}
+
+fn compiled() -> &'static Result<Compiled, ContractError> {
+    static COMPILED: OnceLock<Result<Compiled, ContractError>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let mut documents = BTreeMap::new();
+        let mut validators = BTreeMap::new();
+        for (name, source) in SCHEMA_SOURCES {
+            let doc: Value =
+                serde_json::from_str(source).map_err(|e| ContractError::BadSchema {
+                    name: (*name).to_string(),
+                    reason: e.to_string(),
+                })?;
+            let validator =
+                jsonschema::validator_for(&doc).map_err(|e| ContractError::BadSchema {
+                    name: (*name).to_string(),
+                    reason: e.to_string(),
+                })?;
+            documents.insert(*name, doc);
+            validators.insert(*name, validator);
+        }
+        Ok(Compiled {
+            documents,
+            validators,
+        })
+    })
+}
+
+fn loaded() -> Result<&'static Compiled, ContractError> {
+    compiled().as_ref().map_err(Clone::clone)
+}
+
+/// Names of every schema in the contract.
+pub fn schema_names() -> impl Iterator<Item = &'static str> {
+    SCHEMA_SOURCES.iter().map(|(name, _)| *name)
+}
+
+/// The parsed schema document called `name`.
+pub fn schema(name: &str) -> Result<&'static Value, ContractError> {
+    loaded()?
+        .documents
+        .get(name)
+        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))
+}
+
+/// Check every schema parses and compiles; call at start-up to fail fast.
+pub fn self_check() -> Result<(), ContractError> {
+    loaded().map(|_| ())
+}
+
+/// Validate `value` against the schema called `name`.
+///
+/// Returns every violation (not just the first), each with its JSON path.
+/// `Err` only for an unknown schema name or a broken embedded schema.
+pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractError> {
+    let compiled = loaded()?;
+    let validator = compiled
+        .validators
+        .get(name)
+        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
+    let mut out: Vec<Violation> = validator
+        .iter_errors(value)
+        .map(|err| {
+            let base = err.instance_path().as_str().to_string();
+            let keyword = err.kind().keyword().to_string();
+            match err.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let field = property
+                        .as_str()
+                        .map_or_else(|| property.to_string(), str::to_string);
+                    Violation {
+                        path: format!("{base}/{}", escape_pointer(&field)),
+                        keyword,
+                        message: format!("required field `{field}` is missing"),
+                    }
+                }
+                ValidationErrorKind::Type {
+                    kind: TypeKind::Single(expected),
+                } => Violation {
+                    path: base,
+                    keyword,
+                    message: format!("expected {expected}, found {}", json_type(err.instance())),
+                },
+                _ => Violation {
+                    path: base,
+                    keyword,
+                    message: err.to_string(),
+                },
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.message.cmp(&b.message)));
+    out.dedup();
+    Ok(out)
+}
+
+/// JSON Pointers to fields of `value` that the schema `name` does not
+/// declare (values the client ignores). Useful to spot drift early: a field
+/// the real CP started sending, or one the stub invented.
+pub fn undeclared_fields(name: &str, value: &Value) -> Result<Vec<String>, ContractError> {
+    let schema = schema(name)?;
+    let mut out = Vec::new();
+    walk_undeclared(schema, value, String::new(), &mut out);
+    Ok(out)
+}
+
+fn walk_undeclared(schema: &Value, value: &Value, path: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties");
+            for (key, child) in map {
+                let child_path = format!("{path}/{}", escape_pointer(key));
+                if let Some(sub) = props.and_then(|p| p.get(key)) {
+                    walk_undeclared(sub, child, child_path, out);
+                } else if let Some(sub) = additional.filter(|a| a.is_object()) {
+                    walk_undeclared(sub, child, child_path, out);
+                } else if props.is_some() || additional == Some(&Value::Bool(false)) {
+                    out.push(child_path);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items").filter(|s| s.is_object()) {
+                for (i, child) in items.iter().enumerate() {
+                    walk_undeclared(sub, child, format!("{path}/{i}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON type name of a value, as JSON Schema spells it.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+pub(crate) fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_schema_compiles() {
+        self_check().unwrap();
+        assert_eq!(schema_names().count(), SCHEMA_SOURCES.len());
+    }
+
+    #[test]
+    fn nested_tenant_config_is_rejected_with_paths() {
+        let v = validate(
+            "tenant_config",
+            &json!({"MOLECULE_CP_URL": "http://x", "runtimes": ["a"], "feature_flags": {"a": true}}),
+        )
+        .unwrap();
+        let paths: Vec<_> = v.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(paths, vec!["/feature_flags", "/runtimes"]);
+        assert_eq!(v[0].message, "expected string, found object");
+    }
+
+    #[test]
+    fn missing_required_points_at_the_field() {
+        let v = validate(
+            "provision_response",
+            &json!({"workspace_id": "w", "status": "ok"}),
+        )
+        .unwrap();
+        let paths: Vec<_> = v.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(paths, vec!["/instance_id", "/state"]);
+        assert_eq!(v[0].keyword, "required");
+        assert!(validate(
+            "provision_response",
+            &json!({"instance_id": "", "state": "running"})
+        )
+        .unwrap()
+        .iter()
+        .any(|v| v.path == "/instance_id" && v.keyword == "minLength"));
+    }
+
+    #[test]
+    fn unknown_schema_is_an_error() {
+        assert!(matches!(
+            validate("nope", &json!({})),
+            Err(ContractError::UnknownSchema(_))
+        ));
+    }
+
+    #[test]
+    fn undeclared_fields_are_listed() {
+        let extra = undeclared_fields(
+            "provision_response",
+            &json!({"instance_id": "i", "state": "s", "phase": "x"}),
+        )
+        .unwrap();
+        assert_eq!(extra, vec!["/phase"]);
+        assert!(undeclared_fields("tenant_config", &json!({"ANY": "x"}))
+            .unwrap()
+            .is_empty());
+    }
+}
