@@ -1,1 +1,176 @@
-fn main() {}
+//! `tenant-double`: the reference tenant binary. See the crate docs and README.md.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+/// The reference tenant: the tenant API plus the real tenant's CP client.
+///
+/// The real tenant's variables are read from the environment: MOLECULE_ORG_ID,
+/// ADMIN_TOKEN, PLATFORM_URL, CP_PROVISION_URL, MOLECULE_CP_URL,
+/// MOLECULE_CP_DEFAULT_URL, MOLECULE_CP_SHARED_SECRET / PROVISION_SHARED_SECRET,
+/// CP_ADMIN_API_TOKEN (and CP_UPSTREAM_URL, which no CP client reads, only to
+/// say so). Flags below override the double's own knobs.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Probe GET /health on this machine (exit 0 healthy, 1 not): for images with no shell.
+    Healthcheck(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port to listen on (0 = ephemeral).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to bind (the container uses 0.0.0.0).
+    #[arg(long, env = "TENANT_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Provision attempts in all (the real client: 6).
+    #[arg(long, env = "TENANT_DOUBLE_RETRY_ATTEMPTS", default_value_t = 6)]
+    retry_attempts: u32,
+    /// First wait between provision attempts, in ms, doubled each retry (real: 2000).
+    #[arg(long, env = "TENANT_DOUBLE_RETRY_INITIAL_MS", default_value_t = 2000)]
+    retry_initial_ms: u64,
+    /// Longest wait between provision attempts, in ms (real: 10000).
+    #[arg(long, env = "TENANT_DOUBLE_RETRY_CAP_MS", default_value_t = 10_000)]
+    retry_cap_ms: u64,
+    /// Timeout of one CP request, in ms.
+    #[arg(long, env = "TENANT_DOUBLE_CP_TIMEOUT_MS", default_value_t = 30_000)]
+    cp_timeout_ms: u64,
+    /// Skip the config refresh at boot (the real tenant always does it).
+    #[arg(long, env = "TENANT_DOUBLE_NO_CONFIG_REFRESH")]
+    no_config_refresh: bool,
+    /// Do not print log lines (they stay visible at /__/tenant/cp).
+    #[arg(long, env = "TENANT_DOUBLE_QUIET")]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// Port the tenant listens on.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Give up after this many ms.
+    #[arg(long, default_value_t = 3000)]
+    timeout_ms: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Healthcheck(args)) => match healthcheck(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tenant-double healthcheck: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        None => match serve(cli.serve) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tenant-double: {e:#}");
+                let config_error = e.downcast_ref::<tenant_double::ConfigError>().is_some()
+                    || matches!(
+                        e.downcast_ref::<tenant_double::TenantError>(),
+                        Some(tenant_double::TenantError::Config(_))
+                    );
+                ExitCode::from(if config_error { 2 } else { 1 })
+            }
+        },
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = tenant_double::Config::from_env()?;
+    config.port = args.port;
+    config.bind = args.bind;
+    config.retry = tenant_double::RetryPolicy {
+        attempts: args.retry_attempts.max(1),
+        initial: Duration::from_millis(args.retry_initial_ms),
+        cap: Duration::from_millis(args.retry_cap_ms),
+    };
+    config.cp_timeout = Duration::from_millis(args.cp_timeout_ms.max(1));
+    config.config_refresh_on_boot = !args.no_config_refresh;
+    config.log = !args.quiet;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let tenant = tenant_double::start(config).await?;
+        eprintln!(
+            "tenant-double: org {} listening on {} (GET /__/tenant/cp for CP evidence)",
+            tenant.org_id(),
+            tenant.local_addr()
+        );
+        wait_for_signal().await;
+        eprintln!("tenant-double: shutting down");
+        tenant.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `GET /health` over a plain TCP socket: 200 and `"status":"ok"`.
+fn healthcheck(args: &HealthArgs) -> anyhow::Result<()> {
+    let timeout = Duration::from_millis(args.timeout_ms.max(1));
+    let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("connecting to {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+        args.port
+    )?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .with_context(|| format!("reading the answer of {addr}"))?;
+    let status_ok = response
+        .lines()
+        .next()
+        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
+    let body_ok = response.contains("\"status\":\"ok\"");
+    if status_ok && body_ok {
+        Ok(())
+    } else {
+        let first = response.lines().next().unwrap_or("<no answer>");
+        anyhow::bail!("GET http://{addr}/health: {first}")
+    }
+}
