@@ -130,6 +130,12 @@ pub struct JournalEntry {
     pub duration_us: u64,
     /// Request headers, with [`REDACTED_HEADERS`] values replaced by [`REDACTED`].
     pub headers: BTreeMap<String, String>,
+    /// Which credential headers arrived (lower-case names from
+    /// [`REDACTED_HEADERS`], e.g. `authorization`, `x-molecule-admin-token`),
+    /// present or not, never their values. Lets a replay assert that the
+    /// tenant sent its credentials without the journal holding them.
+    #[serde(default)]
+    pub auth: Vec<String>,
     /// Request body: JSON when it parsed, else a string (truncated to 4 KiB).
     pub body: Option<Value>,
     /// Response body (JSON when JSON).

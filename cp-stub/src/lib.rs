@@ -1,1 +1,99 @@
-//! Placeholder: being written.
+//! # cp-stub: the control plane (CP) stand-in
+//!
+//! Tenant servers call a control plane over HTTP to provision workspaces
+//! and to refresh their env. In local end-to-end runs and in CI that CP is
+//! this stub. It answers **every route of the [`contract`]** with
+//! contract-correct bodies (provision is exactly `201` with `instance_id` and
+//! `state`, incident D3; the tenant config is a flat map of strings,
+//! incident D1), counts who called what, keeps a journal of requests with
+//! secrets redacted, and can be told to misbehave on purpose.
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cp_stub::StubError> {
+//! let stub = cp_stub::start(cp_stub::Config { port: 0, ..Default::default() }).await?;
+//! let base = stub.base_url(); // "http://127.0.0.1:<port>"
+//! // ... point tenants at `base`, run things, read `{base}/__/stub/state` ...
+//! stub.shutdown().await; // graceful: in-flight requests finish
+//! # let _ = base; Ok(()) }
+//! ```
+//!
+//! [`Config`] is plain data with public fields; `Config::default()` binds
+//! 127.0.0.1:9090, uses the `mol-ws-` instance prefix, keeps 1,000 journal
+//! entries, limits bodies to 1 MiB, is not strict, enforces no auth and
+//! logs nothing. Give [`Config::log_sink`] a [`LogSink`] to capture the
+//! per-request log lines (tests do, to prove no secret is logged).
+//!
+//! ## What a request goes through
+//!
+//! 1. `GET /healthz` answers `{"status":"ok"}`; `/__/stub/*` (and the
+//!    legacy `/__stub/state`) is the admin API — neither is counted.
+//! 2. Otherwise the route is matched with [`contract::match_route`]: a wrong
+//!    method is a 405 with `Allow`, an unknown `/cp/*` path a 501 whose hint
+//!    says to add the route to `contract/src/routes.rs` (or to check
+//!    `/__/stub/version` for a stale image, incident D9), anything else 404.
+//! 3. The body is read under the limit (413; a declared `Content-Length`
+//!    over it is refused without reading), the caller's org is taken from
+//!    `X-Molecule-Org-Id`, else the body's `org_id`, and the body is
+//!    validated against the route's request schema; violations are recorded.
+//! 4. A programmed fault for the route (and org) answers instead — status,
+//!    body, headers, delay, or a dropped connection, for N calls or until
+//!    cleared — then auth enforcement (401), then strict mode (400 naming
+//!    the bad fields), then the route's own answer.
+//! 5. Counters, per-org counts and the journal are updated in one critical
+//!    section, so `POST /__/stub/snapshot` (state + reset) is atomic and
+//!    exact counter assertions stay possible under concurrency (D4, D11).
+//!
+//! The binary (`cp-stub`, see `README.md`) adds flags, environment
+//! variables, a TOML config file ([`load_config`]: flags beat env beat the
+//! file beat defaults), signal handling ([`serve_until_signal`]) and a
+//! `healthcheck` subcommand ([`healthcheck()`]).
+//!
+//! # Layout
+//!
+//! - `config.rs` — [`Config`], [`Settings`] (flags / env / TOML), tenant
+//!   config map and its contract check;
+//! - `server.rs` — [`start`], [`Stub`], accept loop, graceful shutdown,
+//!   [`serve_until_signal`];
+//! - `app.rs` — request handling: CP routes, auth, strict mode, faults;
+//! - `admin.rs` — the `/__/stub/` admin API;
+//! - `state.rs` — counters, journal, violations, faults behind one lock;
+//! - `redact.rs` — keeping secrets out of the journal;
+//! - `log.rs` — the per-request log line (text or JSON);
+//! - `healthcheck.rs` — the dependency-free HTTP probe of `cp-stub healthcheck`.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![warn(missing_docs)]
+
+mod admin;
+mod app;
+mod config;
+mod healthcheck;
+mod log;
+mod redact;
+mod server;
+mod state;
+
+pub use config::{
+    load as load_config, load_tenant_config, AdminToken, Config, ConfigError, LogFormat, LogSink,
+    Settings, BASE_URL_PLACEHOLDER, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT, DEFAULT_SHARED_SECRET, DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER,
+};
+pub use healthcheck::{healthcheck, HealthcheckError};
+pub use server::{serve_until_signal, start, Stub, StubError};
+
+/// The git commit this binary was built from (`CP_STUB_GIT_SHA` at build
+/// time, else `git rev-parse --short HEAD`, else `unknown`).
+pub const GIT_SHA: &str = env!("CP_STUB_GIT_SHA");
+
+/// What `GET /__/stub/version` answers.
+pub fn version_info() -> contract::admin::VersionInfo {
+    contract::admin::VersionInfo {
+        name: "cp-stub".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_sha: GIT_SHA.to_string(),
+        contract: contract::fingerprint().to_string(),
+    }
+}

@@ -1,0 +1,189 @@
+//! Listening, connections and graceful shutdown (hyper 1 HTTP/1.1 + tokio).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::config::{Config, ConfigError};
+
+/// Errors of starting or running the stub.
+#[derive(Debug, thiserror::Error)]
+pub enum StubError {
+    /// The configuration is invalid (exit code 2 in the binary).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The compiled-in contract is broken.
+    #[error("cp-stub: {0}")]
+    Contract(#[from] contract::ContractError),
+    /// The address cannot be bound.
+    #[error("cp-stub: cannot listen on {addr}: {source} — is another process on that port? Pick another with --port / PORT (0 = ephemeral)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cp-stub: cannot install the SIGTERM/SIGINT handlers: {0}")]
+    Signal(std::io::Error),
+}
+
+/// A running stub. Dropping it stops the server too (gracefully, without
+/// waiting); call [`Stub::shutdown`] to wait for in-flight requests.
+#[derive(Debug)]
+pub struct Stub {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Stub {
+    /// The bound address (the real port when `port` was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://<addr>:<port>`, with an unspecified bind address (0.0.0.0,
+    /// ::) replaced by loopback so the URL is usable by a client.
+    pub fn base_url(&self) -> String {
+        let ip = match self.local_addr.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.local_addr.port()))
+    }
+
+    /// Stop accepting, let in-flight requests finish (up to
+    /// [`Config::shutdown_grace`]), close idle connections, and return.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Bind and serve on a tokio task. Validates the configuration and the
+/// contract first. Must be called inside a tokio runtime.
+pub async fn start(config: Config) -> Result<Stub, StubError> {
+    contract::self_check()?;
+    config.validate()?;
+    let addr = SocketAddr::new(config.bind, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StubError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StubError::Bind { addr, source })?;
+    let app = Arc::new(App::new(config, local_addr));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(listener, app, stop_rx));
+    Ok(Stub {
+        local_addr,
+        stop: Some(stop_tx),
+        task: Some(task),
+    })
+}
+
+async fn accept_loop(listener: TcpListener, app: Arc<App>, mut stop: oneshot::Receiver<()>) {
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(app.config.header_read_timeout)
+        .keep_alive(true);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let conn_app = app.clone();
+                    let service = service_fn(move |req| conn_app.clone().handle(req));
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    let watched = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        // Errors here are per connection (client gone, header
+                        // timeout, a dropped-connection fault): nothing to do.
+                        let _ = watched.await;
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    app.logger.event("accept failed", &[("error", e.to_string())]);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    let grace = app.config.shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        app.logger.event(
+            "shutdown grace period over; closing the remaining connections",
+            &[("grace_ms", grace.as_millis().to_string())],
+        );
+    }
+}
+
+/// What the binary runs: start, log the address, serve until SIGTERM or
+/// SIGINT, then shut down gracefully (in-flight requests finish).
+pub async fn serve_until_signal(config: Config) -> Result<(), StubError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(StubError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(StubError::Signal)?;
+    let logger = crate::log::Logger::new(config.log_format, config.log_sink.clone());
+    let summary = [
+        ("strict", config.strict.to_string()),
+        ("auth", auth_summary(&config)),
+        ("journal", config.journal_capacity.to_string()),
+        ("prefix", config.instance_prefix.clone()),
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ("git_sha", env!("CP_STUB_GIT_SHA").to_string()),
+        ("contract", contract::fingerprint().to_string()),
+    ];
+    let stub = start(config).await?;
+    let mut fields = vec![("addr", stub.base_url())];
+    fields.extend(summary);
+    logger.event("listening", &fields);
+    let which = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    logger.event("shutting down", &[("signal", which.to_string())]);
+    stub.shutdown().await;
+    logger.event("stopped", &[]);
+    Ok(())
+}
+
+fn auth_summary(c: &Config) -> String {
+    match (
+        c.expect_shared_secret.is_some(),
+        c.expect_admin_tokens.is_empty(),
+    ) {
+        (false, true) => "off".into(),
+        (true, true) => "shared-secret".into(),
+        (false, false) => "admin-token".into(),
+        (true, false) => "shared-secret+admin-token".into(),
+    }
+}
