@@ -1,0 +1,617 @@
+//! Replay files: discovery, parsing with positions, and the static checks of
+//! `replays check`.
+//!
+//! A replay folder holds `*.toml` replays (see [`model`]) and legacy `*.sh`
+//! replays (see [`shell`]). Files are taken in name order, not recursively.
+
+pub mod duration;
+pub mod jsonpath;
+pub mod model;
+pub mod shell;
+pub mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use self::jsonpath::JsonPath;
+use self::model::{ReplayDoc, Step};
+use crate::runner::counters::CounterKind;
+
+/// Variables the runner defines itself.
+pub const BUILTIN_VARS: &[&str] = &["REPLAY_NAME", "REPLAY_ID", "RUN_ID"];
+
+/// One problem in a replay file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line (0 when the problem is not in a file).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |i| before[i + 1..].chars().count())
+        + 1;
+    (line, col)
+}
+
+/// A parsed TOML replay with what the runner derived from it.
+#[derive(Debug, Clone)]
+pub struct TomlReplay {
+    /// The document.
+    pub doc: ReplayDoc,
+    /// Variables needed from outside (declared `requires` plus every
+    /// `${VAR}` used that no capture, local var or built-in defines).
+    pub requires: BTreeSet<String>,
+    /// Whether it talks to the stub's counters or admin API.
+    pub needs_stub: bool,
+    /// Whether it must run alone (see the crate docs, "Exact counters in parallel").
+    pub exclusive: bool,
+    /// Names of the steps, in order.
+    pub step_names: Vec<String>,
+}
+
+/// What kind of replay a file holds.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A declarative replay.
+    Toml(Box<TomlReplay>),
+    /// A legacy shell replay.
+    Shell(shell::ShellReplay),
+}
+
+/// A replay file, loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// Path as found.
+    pub path: PathBuf,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// xfail reason.
+    pub xfail: Option<String>,
+    /// skip reason.
+    pub skip: Option<String>,
+    /// The contents.
+    pub kind: Kind,
+}
+
+impl Replay {
+    /// Variables needed from outside.
+    pub fn requires(&self) -> BTreeSet<String> {
+        match &self.kind {
+            Kind::Toml(t) => t.requires.clone(),
+            Kind::Shell(s) => s.requires.clone(),
+        }
+    }
+
+    /// Whether it must run alone.
+    pub fn exclusive(&self) -> bool {
+        match &self.kind {
+            Kind::Toml(t) => t.exclusive,
+            Kind::Shell(_) => true,
+        }
+    }
+}
+
+/// Errors of loading a folder.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The folder cannot be read.
+    #[error(
+        "cannot read replay folder {dir}: {source} (pass --dir or run from the repository root)"
+    )]
+    Dir {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// One or more files are invalid.
+    #[error("{}", render_diagnostics(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_diagnostics(d: &[Diagnostic]) -> String {
+    let mut s: String = d.iter().map(|d| format!("{d}\n")).collect();
+    s.push_str(&format!(
+        "{} error{} in replay files",
+        d.len(),
+        if d.len() == 1 { "" } else { "s" }
+    ));
+    s
+}
+
+/// Replay files (`*.toml`, `*.sh`) of a folder, sorted by name.
+pub fn replay_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("toml") | Some("sh")
+                )
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Load and check every replay of a folder. Any problem in any file fails
+/// the whole load, with every diagnostic.
+pub fn load_dir(dir: &Path) -> Result<Vec<Replay>, LoadError> {
+    let mut replays = Vec::new();
+    let mut diags = Vec::new();
+    for path in replay_files(dir)? {
+        match load_file(&path) {
+            Ok(r) => replays.push(r),
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for r in &replays {
+        if let Some(first) = seen.insert(&r.name, &r.path) {
+            diags.push(Diagnostic {
+                file: r.path.clone(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "replay name `{}` is also used by {}; names must be unique",
+                    r.name,
+                    first.display()
+                ),
+            });
+        }
+    }
+    if diags.is_empty() {
+        Ok(replays)
+    } else {
+        Err(LoadError::Invalid(diags))
+    }
+}
+
+/// Load and check one file.
+pub fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    if path.extension().and_then(|e| e.to_str()) == Some("sh") {
+        let s = shell::parse(path, &src)?;
+        return Ok(Replay {
+            path: path.to_path_buf(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+            tags: s.tags.clone(),
+            xfail: s.xfail.clone(),
+            skip: s.skip.clone(),
+            kind: Kind::Shell(s),
+        });
+    }
+    let t = parse_toml(path, &src)?;
+    Ok(Replay {
+        path: path.to_path_buf(),
+        name: t.doc.name.get_ref().clone(),
+        description: t.doc.description.clone(),
+        tags: t.doc.tags.clone(),
+        xfail: t.doc.xfail.clone(),
+        skip: t.doc.skip.clone(),
+        kind: Kind::Toml(Box::new(t)),
+    })
+}
+
+/// Parse and check a TOML replay.
+pub fn parse_toml(path: &Path, src: &str) -> Result<TomlReplay, Vec<Diagnostic>> {
+    let doc: ReplayDoc = toml::from_str(src).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(src, s.start));
+        vec![Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    Checker {
+        path,
+        src,
+        diags: Vec::new(),
+    }
+    .check(doc)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    src: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.src, span.start);
+        self.diags.push(Diagnostic {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    /// Collect the variables of a template; report syntax errors.
+    fn refs(&mut self, span: &Range<usize>, text: &str, into: &mut Vec<(String, Range<usize>)>) {
+        match template::refs(text) {
+            Ok(names) => into.extend(names.into_iter().map(|n| (n, span.clone()))),
+            Err(e) => self.err(span.clone(), e),
+        }
+    }
+
+    fn value_refs(
+        &mut self,
+        span: &Range<usize>,
+        v: &toml::Value,
+        into: &mut Vec<(String, Range<usize>)>,
+    ) {
+        match v {
+            toml::Value::String(s) => self.refs(span, s, into),
+            toml::Value::Array(a) => a.iter().for_each(|x| self.value_refs(span, x, into)),
+            toml::Value::Table(t) => t.values().for_each(|x| self.value_refs(span, x, into)),
+            _ => {}
+        }
+    }
+
+    fn check(mut self, doc: ReplayDoc) -> Result<TomlReplay, Vec<Diagnostic>> {
+        let name_span = doc.name.span();
+        if doc.name.get_ref().trim().is_empty() {
+            self.err(
+                name_span.clone(),
+                "`name` is empty; give the replay a unique name",
+            );
+        }
+        if doc.steps.is_empty() {
+            self.err(
+                name_span.clone(),
+                "the replay has no steps; add at least one `[[step]]`",
+            );
+        }
+        let mut requires = BTreeSet::new();
+        for r in &doc.requires {
+            if template::valid_name(r.get_ref()) {
+                requires.insert(r.get_ref().clone());
+            } else {
+                self.err(
+                    r.span(),
+                    format!("`{}` is not a variable name", r.get_ref()),
+                );
+            }
+        }
+        // Variable references: (name, span), and which are defined inside.
+        let mut used: Vec<(String, Range<usize>)> = Vec::new();
+        let local: BTreeSet<String> = doc.vars.keys().cloned().collect();
+        for (k, v) in &doc.vars {
+            if !template::valid_name(k) {
+                self.err(v.span(), format!("`{k}` is not a variable name"));
+            }
+            self.refs(&v.span(), v.get_ref(), &mut used);
+        }
+        let stub_template = doc
+            .stub
+            .as_ref()
+            .map_or_else(|| "${CP_STUB_BASE}".to_string(), |s| s.get_ref().clone());
+        let stub_span = doc.stub.as_ref().map_or(0..0, |s| s.span());
+
+        // Step names.
+        let mut step_names = Vec::new();
+        for (i, step) in doc.steps.iter().enumerate() {
+            let name = step
+                .get_ref()
+                .name
+                .as_ref()
+                .map_or_else(|| format!("step {}", i + 1), |n| n.get_ref().clone());
+            if step_names.contains(&name) {
+                self.err(
+                    step.span(),
+                    format!("step name `{name}` is used twice; step names must be unique"),
+                );
+            }
+            step_names.push(name);
+        }
+
+        let mut captured_before: BTreeSet<String> = BTreeSet::new();
+        let mut uses_counters = false;
+        let mut exclusive = doc.exclusive;
+        let mut talks_to_stub_admin = false;
+        for (i, spanned) in doc.steps.iter().enumerate() {
+            let step: &Step = spanned.get_ref();
+            let span = spanned.span();
+            let mut step_used: Vec<(String, Range<usize>)> = Vec::new();
+            match &step.request {
+                Some(req) => {
+                    let url = req.url.get_ref();
+                    self.refs(&req.url.span(), url, &mut step_used);
+                    if !(url.starts_with("http://") || url.starts_with("${")) {
+                        self.err(req.url.span(), format!("url `{url}` must be absolute: `http://host:port/path` or `${{CP_STUB_BASE}}/path`"));
+                    }
+                    let method = req
+                        .method
+                        .as_ref()
+                        .map_or("GET".to_string(), |m| m.get_ref().clone());
+                    if let Some(m) = &req.method {
+                        if m.get_ref().is_empty()
+                            || !m.get_ref().chars().all(|c| c.is_ascii_uppercase())
+                        {
+                            self.err(m.span(), format!("method `{}` must be an upper-case HTTP method such as GET or POST", m.get_ref()));
+                        }
+                    }
+                    if admin_call_is_shared(&method, url) {
+                        talks_to_stub_admin = true;
+                    }
+                    for v in req.headers.values() {
+                        self.refs(&span, v, &mut step_used);
+                    }
+                    if let (Some(_), Some(b)) = (&req.json, &req.body) {
+                        self.err(b.span(), "a request has either `json` or `body`, not both");
+                    }
+                    if let Some(j) = &req.json {
+                        self.value_refs(&j.span(), j.get_ref(), &mut step_used);
+                    }
+                    if let Some(b) = &req.body {
+                        self.refs(&b.span(), b.get_ref(), &mut step_used);
+                    }
+                }
+                None => {
+                    if step.expect.needs_response() || !step.capture.is_empty() {
+                        self.err(span.clone(), "this step has no `[step.request]`, so it can only check `counters`; add a request or move these expectations to a step that has one");
+                    } else if step.expect.counters.is_empty() {
+                        self.err(span.clone(), "this step has neither a request nor counter expectations; it checks nothing");
+                    }
+                }
+            }
+            let e = &step.expect;
+            if let Some(s) = &e.schema {
+                if contract::schema(s.get_ref()).is_err() {
+                    let known: Vec<&str> = contract::schema_names().collect();
+                    self.err(
+                        s.span(),
+                        format!(
+                            "unknown contract schema `{}` (known: {})",
+                            s.get_ref(),
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+            for (name, m) in &e.headers {
+                let m = m.get_ref();
+                if m.equals.is_none()
+                    && m.contains.is_none()
+                    && m.matches.is_none()
+                    && m.exists.is_none()
+                {
+                    self.err(span.clone(), format!("header expectation `{name}` has no matcher (equals, contains, matches or exists)"));
+                }
+                if let Some(re) = &m.matches {
+                    if let Err(err) = regex::Regex::new(re) {
+                        self.err(
+                            span.clone(),
+                            format!("header `{name}`: bad regular expression: {err}"),
+                        );
+                    }
+                }
+                for t in [&m.equals, &m.contains].into_iter().flatten() {
+                    self.refs(&span, t, &mut step_used);
+                }
+            }
+            if let Some(b) = &e.body_contains {
+                self.refs(&span, b, &mut step_used);
+            }
+            for j in &e.json {
+                let js = j.get_ref();
+                if let Err(msg) = JsonPath::parse(js.path.get_ref()) {
+                    self.err(js.path.span(), msg);
+                }
+                if js.exists.is_none()
+                    && js.equals.is_none()
+                    && js.not_equals.is_none()
+                    && js.ty.is_none()
+                    && js.contains.is_none()
+                    && js.matches.is_none()
+                    && js.length.is_none()
+                {
+                    self.err(j.span(), format!("JSON expectation on `{}` has no matcher (exists, equals, not_equals, type, contains, matches or length)", js.path.get_ref()));
+                }
+                if let Some(t) = &js.ty {
+                    if !JSON_TYPES.contains(&t.get_ref().as_str()) {
+                        self.err(
+                            t.span(),
+                            format!(
+                                "unknown JSON type `{}` (use one of {})",
+                                t.get_ref(),
+                                JSON_TYPES.join(", ")
+                            ),
+                        );
+                    }
+                }
+                if let Some(re) = &js.matches {
+                    if let Err(err) = regex::Regex::new(re.get_ref()) {
+                        self.err(re.span(), format!("bad regular expression: {err}"));
+                    }
+                }
+                for v in [&js.equals, &js.not_equals, &js.contains]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.value_refs(&j.span(), v, &mut step_used);
+                }
+            }
+            for c in &e.counters {
+                uses_counters = true;
+                let ce = c.get_ref();
+                match CounterKind::parse(ce.counter.get_ref()) {
+                    Ok(kind) => {
+                        if ce.org.is_some() && !kind.per_org() {
+                            self.err(ce.counter.span(), format!("counter `{}` is not counted per org; drop `org` or use a route counter such as `provision_calls`", ce.counter.get_ref()));
+                        }
+                    }
+                    Err(msg) => self.err(ce.counter.span(), msg),
+                }
+                if let Some(o) = &ce.org {
+                    self.refs(&c.span(), o, &mut step_used);
+                }
+                if let Some(since) = &ce.since {
+                    match step_names.iter().position(|n| n == since.get_ref()) {
+                        Some(j) if j <= i => {}
+                        Some(_) => self.err(since.span(), format!("`since = \"{}\"` names a later step; counters are measured from the start of this or an earlier step", since.get_ref())),
+                        None => self.err(since.span(), format!("`since = \"{}\"` names no step (steps: {})", since.get_ref(), step_names.join(", "))),
+                    }
+                }
+            }
+            for (var, path) in &step.capture {
+                if !template::valid_name(var) {
+                    self.err(path.span(), format!("`{var}` is not a variable name"));
+                }
+                if let Err(msg) = JsonPath::parse(path.get_ref()) {
+                    self.err(path.span(), msg);
+                }
+            }
+            if let Some(p) = &step.poll {
+                if let Some(iv) = p.interval {
+                    if iv > p.timeout {
+                        self.err(
+                            span.clone(),
+                            format!(
+                                "poll interval {iv} is longer than its timeout {}",
+                                p.timeout
+                            ),
+                        );
+                    }
+                }
+            }
+            // A variable captured by this or a later step cannot be used here.
+            for (name, sp) in &step_used {
+                if !captured_before.contains(name)
+                    && !local.contains(name)
+                    && !BUILTIN_VARS.contains(&name.as_str())
+                {
+                    if let Some(j) = doc
+                        .steps
+                        .iter()
+                        .enumerate()
+                        .skip(i)
+                        .find_map(|(j, s)| s.get_ref().capture.contains_key(name).then_some(j))
+                    {
+                        self.err(
+                            sp.clone(),
+                            format!(
+                                "`${{{name}}}` is used before step `{}` captures it",
+                                step_names[j]
+                            ),
+                        );
+                    }
+                }
+            }
+            used.extend(
+                step_used
+                    .into_iter()
+                    .filter(|(n, _)| !captured_before.contains(n)),
+            );
+            captured_before.extend(step.capture.keys().cloned());
+        }
+        let mut needs_stub = uses_counters || talks_to_stub_admin;
+        if uses_counters {
+            self.refs(&stub_span, &stub_template, &mut used);
+        }
+        if talks_to_stub_admin || uses_counters {
+            exclusive = true;
+        }
+        for (name, _) in &used {
+            if local.contains(name) || BUILTIN_VARS.contains(&name.as_str()) {
+                continue;
+            }
+            requires.insert(name.clone());
+        }
+        if requires.contains("CP_STUB_BASE") {
+            needs_stub = true;
+        }
+        if self.diags.is_empty() {
+            Ok(TomlReplay {
+                doc,
+                requires,
+                needs_stub,
+                exclusive,
+                step_names,
+            })
+        } else {
+            self.diags.sort_by_key(|d| (d.line, d.column));
+            Err(self.diags)
+        }
+    }
+}
+
+/// JSON type names accepted by `type = "..."`.
+pub const JSON_TYPES: &[&str] = &[
+    "string", "number", "integer", "boolean", "array", "object", "null",
+];
+
+/// Whether a request (method + URL template) touches shared stub state:
+/// reset, snapshot, faults, or reading the counters. Journal queries,
+/// version and contract reads are safe to run in parallel.
+pub fn admin_call_is_shared(method: &str, url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or(url);
+    if path.contains("/__stub/state") {
+        return true;
+    }
+    let Some(i) = path.find("/__/stub/") else {
+        return false;
+    };
+    let rest = &path[i + "/__/stub/".len()..];
+    let endpoint = rest.split('/').next().unwrap_or("");
+    !(method == "GET"
+        && matches!(
+            endpoint,
+            "requests" | "version" | "contract" | "openapi.json"
+        ))
+}
+
+#[cfg(test)]
+mod tests;

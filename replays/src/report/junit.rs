@@ -1,0 +1,65 @@
+//! JUnit XML (one `<testsuite name="replays">`, one `<testcase>` per replay).
+//!
+//! | outcome | JUnit |
+//! |---|---|
+//! | PASS | success |
+//! | FAIL | `<failure>` with the failing checks and the failure bundle |
+//! | ERROR | `<error>` |
+//! | SKIP | `<skipped>` |
+//! | XFAIL | `<skipped type="xfail">` (pytest does the same) |
+//! | XPASS | `<failure type="xpass">` |
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::text::{render_replay, Style};
+use super::{Outcome, Summary};
+
+/// Build the JUnit document.
+pub fn to_junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("replays");
+    let mut suite = TestSuite::new("replays");
+    for r in &summary.replays {
+        let plain = render_replay(
+            r,
+            &Style {
+                color: false,
+                quiet: false,
+            },
+        );
+        let status = match r.outcome {
+            Outcome::Pass => TestCaseStatus::success(),
+            Outcome::Fail | Outcome::Error | Outcome::Xpass => {
+                let kind = if r.outcome == Outcome::Error {
+                    NonSuccessKind::Error
+                } else {
+                    NonSuccessKind::Failure
+                };
+                let mut s = TestCaseStatus::non_success(kind);
+                s.set_message(r.headline());
+                s.set_type(r.outcome.label());
+                s.set_description(plain.clone());
+                s
+            }
+            Outcome::Skip | Outcome::Xfail => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(r.reason.clone().unwrap_or_default());
+                if r.outcome == Outcome::Xfail {
+                    s.set_type("xfail");
+                }
+                s
+            }
+        };
+        let mut case = TestCase::new(r.name.clone(), status);
+        case.set_classname(r.file.display().to_string());
+        case.set_time(r.duration);
+        case.set_assertions(r.steps.iter().map(|s| s.checks.len()).sum());
+        if let Some(o) = &r.output {
+            case.set_system_out(o.clone());
+        }
+        suite.add_test_case(case);
+    }
+    suite.set_time(summary.duration);
+    report.add_test_suite(suite);
+    report.set_time(summary.duration);
+    report.to_string()
+}

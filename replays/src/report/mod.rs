@@ -1,0 +1,366 @@
+//! Results of a run and the ways they are written: text on the terminal
+//! ([`text`]), JUnit XML ([`junit`]) and JSON ([`json`]).
+
+pub mod json;
+pub mod junit;
+pub mod text;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The result of one replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    /// Every expectation held.
+    Pass,
+    /// An expectation did not hold.
+    Fail,
+    /// The replay could not run properly (missing variable, unreachable or stale stub, ...).
+    Error,
+    /// Not run (`skip = "..."`, a `__SKIP__` marker, or `--fail-fast`).
+    Skip,
+    /// Failed, as its `xfail` says it will. Not a pass.
+    Xfail,
+    /// Passed although marked `xfail`: the known drift is fixed, so the
+    /// mark must go. Fails the run.
+    Xpass,
+}
+
+impl Outcome {
+    /// Upper-case label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Error => "ERROR",
+            Outcome::Skip => "SKIP",
+            Outcome::Xfail => "XFAIL",
+            Outcome::Xpass => "XPASS",
+        }
+    }
+
+    /// Whether it fails the run.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::Error | Outcome::Xpass)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// Whether it held.
+    pub ok: bool,
+    /// What was checked, e.g. `status is 201`.
+    pub label: String,
+    /// Expected value, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// Actual value, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// More lines: violations, a shape diff, the body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl Check {
+    /// A check that held.
+    pub fn pass(label: impl Into<String>) -> Check {
+        Check {
+            ok: true,
+            label: label.into(),
+            expected: None,
+            actual: None,
+            details: Vec::new(),
+        }
+    }
+
+    /// A check that did not hold.
+    pub fn fail(
+        label: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Check {
+        Check {
+            ok: false,
+            label: label.into(),
+            expected: Some(expected.into()),
+            actual: Some(actual.into()),
+            details: Vec::new(),
+        }
+    }
+
+    /// Add detail lines.
+    pub fn with_details(mut self, details: Vec<String>) -> Check {
+        self.details = details;
+        self
+    }
+}
+
+/// One executed step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepReport {
+    /// Step name.
+    pub name: String,
+    /// Method, when the step sent a request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// URL, when the step sent a request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Status of the last answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Time of the step, all attempts included.
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+    /// Attempts (more than 1 when polling).
+    pub attempts: u32,
+    /// Checks of the last attempt.
+    pub checks: Vec<Check>,
+    /// Why the step could not complete (no answer, timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StepReport {
+    /// Whether every check held and nothing went wrong.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// What is printed and attached when a replay fails.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Bundle {
+    /// A `curl` command that sends the failing request again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curl: Option<String>,
+    /// A command that runs the replay again on its own.
+    pub rerun: String,
+    /// The stub's journal entries of the replay's time window, one per line.
+    pub journal: Vec<String>,
+    /// Why the journal is missing or cut, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal_note: Option<String>,
+}
+
+/// The result of one replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Replay name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// `toml` or `sh`.
+    pub kind: &'static str,
+    /// The result.
+    pub outcome: Outcome,
+    /// Skip / xfail reason, or the summary of the failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Error messages (preflight and the like), one per line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Steps run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepReport>,
+    /// Output of a shell replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Failure bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<Bundle>,
+    /// Wall time.
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
+impl ReplayReport {
+    /// A report with no steps.
+    pub fn bare(name: &str, file: PathBuf, kind: &'static str, outcome: Outcome) -> ReplayReport {
+        ReplayReport {
+            name: name.to_string(),
+            file,
+            kind,
+            outcome,
+            reason: None,
+            errors: Vec::new(),
+            steps: Vec::new(),
+            output: None,
+            bundle: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// The first failing check or error, in one line.
+    pub fn headline(&self) -> String {
+        if let Some(e) = self.errors.first() {
+            return e.clone();
+        }
+        for s in &self.steps {
+            if let Some(e) = &s.error {
+                return format!("step `{}`: {e}", s.name);
+            }
+            if let Some(c) = s.checks.iter().find(|c| !c.ok) {
+                let mut line = format!("step `{}`: {}", s.name, c.label);
+                if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
+                    line.push_str(&format!(" (expected {e}, actual {a})"));
+                }
+                return line;
+            }
+        }
+        self.reason
+            .clone()
+            .unwrap_or_else(|| self.outcome.label().to_string())
+    }
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Counts per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// PASS.
+    pub pass: usize,
+    /// FAIL.
+    pub fail: usize,
+    /// ERROR.
+    pub error: usize,
+    /// SKIP.
+    pub skip: usize,
+    /// XFAIL.
+    pub xfail: usize,
+    /// XPASS.
+    pub xpass: usize,
+}
+
+impl Counts {
+    /// Replays counted.
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.error + self.skip + self.xfail + self.xpass
+    }
+    /// "passed" of the summary line: PASS.
+    pub fn passed(&self) -> usize {
+        self.pass
+    }
+    /// "failed" of the summary line: FAIL + ERROR + XPASS.
+    pub fn failed(&self) -> usize {
+        self.fail + self.error + self.xpass
+    }
+    /// "skipped" of the summary line: SKIP + XFAIL (neither passed nor failed).
+    pub fn skipped(&self) -> usize {
+        self.skip + self.xfail
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// One report per replay, in file order.
+    pub replays: Vec<ReplayReport>,
+    /// Wall time of the whole run.
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
+impl Summary {
+    /// Counts per outcome.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.replays {
+            match r.outcome {
+                Outcome::Pass => c.pass += 1,
+                Outcome::Fail => c.fail += 1,
+                Outcome::Error => c.error += 1,
+                Outcome::Skip => c.skip += 1,
+                Outcome::Xfail => c.xfail += 1,
+                Outcome::Xpass => c.xpass += 1,
+            }
+        }
+        c
+    }
+
+    /// 0 when nothing failed, 1 on any FAIL, ERROR or XPASS.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.replays.iter().any(|r| r.outcome.is_failure()))
+    }
+
+    /// `Replay summary: P passed, F failed, S skipped (of N total)`.
+    pub fn summary_line(&self) -> String {
+        let c = self.counts();
+        format!(
+            "Replay summary: {} passed, {} failed, {} skipped (of {} total)",
+            c.passed(),
+            c.failed(),
+            c.skipped(),
+            c.total()
+        )
+    }
+
+    /// The per-kind breakdown line.
+    pub fn breakdown_line(&self) -> String {
+        let c = self.counts();
+        format!(
+            "Results: {} PASS, {} FAIL, {} ERROR, {} SKIP, {} XFAIL, {} XPASS",
+            c.pass, c.fail, c.error, c.skip, c.xfail, c.xpass
+        )
+    }
+
+    /// The plain `N passed, N failed, N skipped` line CI tools read.
+    pub fn plain_line(&self) -> String {
+        let c = self.counts();
+        format!(
+            "{} passed, {} failed, {} skipped",
+            c.passed(),
+            c.failed(),
+            c.skipped()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(outcomes: &[Outcome]) -> Summary {
+        Summary {
+            replays: outcomes
+                .iter()
+                .map(|o| ReplayReport::bare("r", "r.toml".into(), "toml", *o))
+                .collect(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn xfail_is_not_a_pass_and_xpass_fails() {
+        let s = summary(&[Outcome::Pass, Outcome::Xfail, Outcome::Skip]);
+        assert_eq!(
+            s.summary_line(),
+            "Replay summary: 1 passed, 0 failed, 2 skipped (of 3 total)"
+        );
+        assert_eq!(s.exit_code(), 0);
+        let s = summary(&[Outcome::Pass, Outcome::Xpass]);
+        assert_eq!(s.exit_code(), 1);
+        assert_eq!(s.plain_line(), "1 passed, 1 failed, 0 skipped");
+        let s = summary(&[Outcome::Error]);
+        assert_eq!(s.exit_code(), 1);
+        assert_eq!(
+            s.breakdown_line(),
+            "Results: 0 PASS, 0 FAIL, 1 ERROR, 0 SKIP, 0 XFAIL, 0 XPASS"
+        );
+    }
+}

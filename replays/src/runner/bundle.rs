@@ -1,0 +1,102 @@
+//! The failure bundle: what a developer needs to see a failed replay again
+//! without rerunning the suite — the stub's journal for the replay's time
+//! window and a `curl` line that sends the failing request.
+
+use std::time::Duration;
+
+use contract::admin::JournalEntry;
+
+use crate::report::Bundle;
+
+use super::request::{curl_line, Prepared, REPLAY_ID_HEADER};
+use super::stub::StubClient;
+
+/// Journal entries shown at most.
+pub const JOURNAL_LINES: usize = 30;
+
+/// Build a bundle.
+pub async fn build(
+    stub: Option<&StubClient>,
+    start_seq: Option<u64>,
+    started_ms: u64,
+    failing: Option<&Prepared>,
+    replay_id: &str,
+    rerun: String,
+) -> Bundle {
+    let mut b = Bundle {
+        curl: failing.map(curl_line),
+        rerun,
+        ..Bundle::default()
+    };
+    let (Some(stub), Some(start)) = (stub, start_seq) else {
+        return b;
+    };
+    match stub.journal(start, 1000, Duration::from_secs(5)).await {
+        Ok(page) => {
+            let entries: Vec<&JournalEntry> =
+                page.entries.iter().filter(|e| e.seq > start).collect();
+            let shown = &entries[entries.len().saturating_sub(JOURNAL_LINES)..];
+            let mine = entries.iter().filter(|e| is_mine(e, replay_id)).count();
+            let mut note = format!(
+                "{} entr{} after seq {start} ({mine} from this replay)",
+                entries.len(),
+                if entries.len() == 1 { "y" } else { "ies" }
+            );
+            if shown.len() < entries.len() {
+                note.push_str(&format!(", showing the last {}", shown.len()));
+            }
+            if page.dropped > 0 {
+                note.push_str(&format!(
+                    "; the journal dropped {} old entries (capacity {})",
+                    page.dropped, page.capacity
+                ));
+            }
+            b.journal_note = Some(note);
+            for e in shown {
+                b.journal
+                    .extend(render_entry(e, started_ms, is_mine(e, replay_id)));
+            }
+        }
+        Err(e) => b.journal_note = Some(format!("unavailable: {e}")),
+    }
+    b
+}
+
+fn is_mine(e: &JournalEntry, replay_id: &str) -> bool {
+    e.headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case(REPLAY_ID_HEADER) && v == replay_id)
+}
+
+/// One journal entry as one line (plus one line per violation).
+pub fn render_entry(e: &JournalEntry, started_ms: u64, mine: bool) -> Vec<String> {
+    let offset = i128::from(e.at_ms) - i128::from(started_ms);
+    let mut line = format!(
+        "#{} {}{}ms {} {}{}",
+        e.seq,
+        if offset >= 0 { "+" } else { "" },
+        offset,
+        e.method,
+        e.path,
+        e.query
+            .as_deref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default()
+    );
+    line.push_str(&format!(" org={}", e.org.as_deref().unwrap_or("-")));
+    line.push_str(&format!(" → {}", e.status));
+    if let Some(r) = &e.route {
+        line.push_str(&format!(" route={r}"));
+    }
+    if let Some(f) = e.fault {
+        line.push_str(&format!(" fault={f}"));
+    }
+    line.push_str(if mine {
+        " [this replay]"
+    } else {
+        " [other caller]"
+    });
+    let mut out = vec![line];
+    out.extend(e.violations.iter().map(|v| format!("    violation {v}")));
+    out
+}

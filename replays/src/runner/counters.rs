@@ -1,0 +1,123 @@
+//! Counter expectations: names, values in a [`StubState`], exact deltas.
+
+use contract::admin::StubState;
+use contract::Route;
+
+/// What a counter name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterKind {
+    /// A route's calls: its legacy name (`provision_calls`) or its id (`provision`).
+    Route(&'static Route),
+    /// Every non-admin request (`total_requests`).
+    Total,
+    /// Contract violations seen in requests (`violations_total`).
+    Violations,
+    /// Requests no route served, summed over methods and paths (`unmatched`).
+    Unmatched,
+    /// Answers with this status (`status_501`).
+    Status(u16),
+}
+
+impl CounterKind {
+    /// Parse a counter name; the error lists the valid names.
+    pub fn parse(name: &str) -> Result<CounterKind, String> {
+        if let Some(r) = contract::ROUTES
+            .iter()
+            .find(|r| r.counter == name || r.id == name)
+        {
+            return Ok(CounterKind::Route(r));
+        }
+        match name {
+            "total_requests" => return Ok(CounterKind::Total),
+            "violations_total" => return Ok(CounterKind::Violations),
+            "unmatched" => return Ok(CounterKind::Unmatched),
+            _ => {}
+        }
+        if let Some(code) = name.strip_prefix("status_") {
+            if let Ok(c) = code.parse::<u16>() {
+                if (100..=599).contains(&c) {
+                    return Ok(CounterKind::Status(c));
+                }
+            }
+        }
+        let legacy: Vec<&str> = contract::ROUTES.iter().map(|r| r.counter).collect();
+        Err(format!(
+            "unknown counter `{name}` (use a route counter: {}; a route id; total_requests, violations_total, unmatched, or status_<code>)",
+            legacy.join(", ")
+        ))
+    }
+
+    /// Whether the stub counts it per caller org.
+    pub fn per_org(self) -> bool {
+        matches!(self, CounterKind::Route(_))
+    }
+
+    /// The counter's value in a state, for one org or overall.
+    pub fn value(self, state: &StubState, org: Option<&str>) -> u64 {
+        match (self, org) {
+            (CounterKind::Route(r), Some(org)) => state.org_calls(org, r.id),
+            (CounterKind::Route(r), None) => state
+                .counters
+                .get(r.counter)
+                .or_else(|| state.routes.get(r.id))
+                .copied()
+                .unwrap_or(0),
+            (CounterKind::Total, _) => state.total_requests,
+            (CounterKind::Violations, _) => state.violations_total,
+            (CounterKind::Unmatched, _) => state.unmatched.iter().map(|u| u.count).sum(),
+            (CounterKind::Status(code), _) => {
+                state.statuses.get(&code.to_string()).copied().unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// Render a signed delta as `+1`, `0`, `-2`.
+pub fn signed(delta: i64) -> String {
+    if delta > 0 {
+        format!("+{delta}")
+    } else {
+        delta.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(
+            matches!(CounterKind::parse("provision_calls"), Ok(CounterKind::Route(r)) if r.id == "provision")
+        );
+        assert!(
+            matches!(CounterKind::parse("tenants_config"), Ok(CounterKind::Route(r)) if r.counter == "tenants_config_calls")
+        );
+        assert_eq!(
+            CounterKind::parse("status_501"),
+            Ok(CounterKind::Status(501))
+        );
+        assert_eq!(CounterKind::parse("unmatched"), Ok(CounterKind::Unmatched));
+        let e = CounterKind::parse("provision_call").unwrap_err();
+        assert!(e.contains("unknown counter `provision_call`") && e.contains("provision_calls"));
+        assert!(CounterKind::parse("status_9").is_err());
+    }
+
+    #[test]
+    fn values() {
+        let mut s = StubState::default();
+        s.counters.insert("provision_calls".into(), 3);
+        s.orgs
+            .entry("org-a".into())
+            .or_default()
+            .insert("provision".into(), 2);
+        s.statuses.insert("501".into(), 4);
+        let p = CounterKind::parse("provision_calls").unwrap();
+        assert_eq!(p.value(&s, None), 3);
+        assert_eq!(p.value(&s, Some("org-a")), 2);
+        assert_eq!(p.value(&s, Some("org-b")), 0);
+        assert_eq!(CounterKind::Status(501).value(&s, None), 4);
+        assert_eq!(signed(1), "+1");
+        assert_eq!(signed(0), "0");
+    }
+}

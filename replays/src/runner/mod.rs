@@ -1,0 +1,422 @@
+//! The engine: select replays, preflight them, schedule them over `--jobs`
+//! workers with the shared/exclusive lock, run, report.
+
+pub mod bundle;
+pub mod capture;
+pub mod counters;
+pub mod expect;
+pub mod poll;
+pub mod preflight;
+pub mod replay;
+pub mod request;
+pub mod shell;
+pub mod stub;
+pub mod vars;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore};
+
+use crate::format::{self, Kind, LoadError, Replay};
+use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
+use crate::report::{Outcome, ReplayReport, Summary};
+
+use self::request::Prepared;
+use self::stub::StubClient;
+use self::vars::{EnvFile, Resolver, VarsError};
+
+/// Default per-replay timeout.
+pub const DEFAULT_REPLAY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default per-step (per-request) timeout.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default replay folder.
+pub const DEFAULT_DIR: &str = "replays/cases";
+
+/// What `replays run` does. `gate` builds one of these too.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Replay folder.
+    pub dir: PathBuf,
+    /// Env file choice.
+    pub env_file: EnvFile,
+    /// `--var NAME=VALUE` values.
+    pub vars: Vec<(String, String)>,
+    /// The process environment to use (`None`: the real one).
+    pub process_env: Option<BTreeMap<String, String>>,
+    /// Only replays whose name contains this.
+    pub filter: Option<String>,
+    /// Parallel workers (at least 1).
+    pub jobs: usize,
+    /// Stop starting replays after the first failure.
+    pub fail_fast: bool,
+    /// Per-replay timeout (a replay's `timeout` overrides it).
+    pub replay_timeout: Duration,
+    /// Per-step timeout (a request's `timeout` overrides it).
+    pub step_timeout: Duration,
+    /// Write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    pub json: Option<PathBuf>,
+    /// Colour.
+    pub color: ColorChoice,
+    /// Only failures and result lines.
+    pub quiet: bool,
+    /// Print to stdout (off for callers that only want the [`Summary`]).
+    pub print: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dir: PathBuf::from(DEFAULT_DIR),
+            env_file: EnvFile::Default,
+            vars: Vec::new(),
+            process_env: None,
+            filter: None,
+            jobs: 1,
+            fail_fast: false,
+            replay_timeout: DEFAULT_REPLAY_TIMEOUT,
+            step_timeout: DEFAULT_STEP_TIMEOUT,
+            junit: None,
+            json: None,
+            color: ColorChoice::Auto,
+            quiet: false,
+            print: true,
+        }
+    }
+}
+
+/// Why a run could not start or finish (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Replay files could not be loaded or are invalid.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Variables could not be loaded.
+    #[error(transparent)]
+    Vars(#[from] VarsError),
+    /// Nothing to run.
+    #[error("{0}")]
+    NothingToRun(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// A report file could not be written.
+    #[error("cannot write report {path}: {reason}")]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// State shared by every replay of a run.
+#[derive(Debug)]
+pub struct Ctx {
+    pub(crate) client: reqwest::Client,
+    pub(crate) resolver: Resolver,
+    pub(crate) replay_timeout: Duration,
+    pub(crate) step_timeout: Duration,
+    run_id: String,
+    lock: RwLock<()>,
+    stub_checks: Mutex<HashMap<String, Result<(), String>>>,
+    rerun: String,
+}
+
+/// Either half of the run lock.
+#[derive(Debug)]
+pub enum Guard<'a> {
+    /// Shared with other non-exclusive replays.
+    Shared(RwLockReadGuard<'a, ()>),
+    /// Alone.
+    Exclusive(RwLockWriteGuard<'a, ()>),
+}
+
+impl Ctx {
+    /// Built-in variables of one replay execution.
+    pub(crate) fn builtins(&self, name: &str, replay_id: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("REPLAY_NAME".to_string(), name.to_string()),
+            ("REPLAY_ID".to_string(), replay_id.to_string()),
+            ("RUN_ID".to_string(), self.run_id.clone()),
+        ])
+    }
+
+    /// Take the run lock: exclusive for replays that assert counters or
+    /// touch shared stub state, shared for the others.
+    pub(crate) async fn lock(&self, exclusive: bool) -> Guard<'_> {
+        if exclusive {
+            Guard::Exclusive(self.lock.write().await)
+        } else {
+            Guard::Shared(self.lock.read().await)
+        }
+    }
+
+    /// Version preflight of a stub, once per base URL per run.
+    pub(crate) async fn check_stub(&self, stub: &StubClient, var: &str) -> Result<(), String> {
+        let mut cache = self.stub_checks.lock().await;
+        if let Some(r) = cache.get(stub.base()) {
+            return r.clone();
+        }
+        let r = preflight::check_stub(stub, var).await;
+        cache.insert(stub.base().to_string(), r.clone());
+        r
+    }
+}
+
+/// A replay execution in progress, for [`finish`].
+#[derive(Debug)]
+pub(crate) struct Execution {
+    pub report: ReplayReport,
+    pub stub: Option<StubClient>,
+    pub start_seq: Option<u64>,
+    pub started_ms: u64,
+    pub failing: Option<Prepared>,
+    pub replay_id: String,
+}
+
+/// Apply `xfail`, and attach the failure bundle to failures.
+pub(crate) async fn finish(ctx: &Ctx, r: &Replay, mut exec: Execution) -> ReplayReport {
+    if let Some(reason) = &r.xfail {
+        match exec.report.outcome {
+            Outcome::Fail => {
+                exec.report.outcome = Outcome::Xfail;
+                exec.report.reason = Some(reason.clone());
+            }
+            Outcome::Pass => {
+                exec.report.outcome = Outcome::Xpass;
+                exec.report.reason = Some(format!(
+                    "marked xfail ({reason}) but passed: the known failure is fixed, remove `xfail` from {}",
+                    r.path.display()
+                ));
+            }
+            _ => {}
+        }
+    }
+    if matches!(exec.report.outcome, Outcome::Fail | Outcome::Error) {
+        let rerun = format!("{} --filter {}", ctx.rerun, shell_quote(&r.name));
+        exec.report.bundle = Some(
+            bundle::build(
+                exec.stub.as_ref(),
+                exec.start_seq,
+                exec.started_ms,
+                exec.failing.as_ref(),
+                &exec.replay_id,
+                rerun,
+            )
+            .await,
+        );
+    }
+    exec.report
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn run_id() -> String {
+    let ms = replay::unix_ms();
+    format!(
+        "{:08x}",
+        (ms ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff
+    )
+}
+
+/// Select the replays of a run (after loading and checking every file).
+pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
+    let all = format::load_dir(&opts.dir)?;
+    if all.is_empty() {
+        return Err(RunError::NothingToRun(format!(
+            "no replay files (*.toml, *.sh) in {}",
+            opts.dir.display()
+        )));
+    }
+    let selected: Vec<Replay> = match &opts.filter {
+        Some(f) => all
+            .iter()
+            .filter(|r| r.name.contains(f.as_str()))
+            .cloned()
+            .collect(),
+        None => all.clone(),
+    };
+    if selected.is_empty() {
+        let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+        return Err(RunError::NothingToRun(format!(
+            "no replay name contains `{}` (replays in {}: {})",
+            opts.filter.as_deref().unwrap_or(""),
+            opts.dir.display(),
+            names.join(", ")
+        )));
+    }
+    Ok(selected)
+}
+
+/// Run replays: the library form of `replays run`.
+///
+/// Prints one block per replay as it finishes and the summary (unless
+/// `print` is off), writes the reports, and returns the [`Summary`]; its
+/// [`Summary::exit_code`] is the process exit status. `Err` is a usage or
+/// configuration problem (exit status 2).
+pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let process_env = opts
+        .process_env
+        .clone()
+        .unwrap_or_else(|| std::env::vars().collect());
+    let resolver = Resolver::load(&opts.env_file, &opts.vars, process_env)?;
+    let replays = select(opts)?;
+    let client = request::client().map_err(|e| RunError::Client(e.to_string()))?;
+    let mut rerun = format!(
+        "replays run --dir {}",
+        shell_quote(&opts.dir.display().to_string())
+    );
+    if let EnvFile::Path(p) = &opts.env_file {
+        rerun.push_str(&format!(
+            " --env-file {}",
+            shell_quote(&p.display().to_string())
+        ));
+    }
+    let ctx = Arc::new(Ctx {
+        client,
+        resolver,
+        replay_timeout: opts.replay_timeout,
+        step_timeout: opts.step_timeout,
+        run_id: run_id(),
+        lock: RwLock::new(()),
+        stub_checks: Mutex::new(HashMap::new()),
+        rerun,
+    });
+    let style = Style {
+        color: opts.color.enabled(),
+        quiet: opts.quiet,
+    };
+    let workers = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, r) in replays.iter().cloned().enumerate() {
+        let ctx = ctx.clone();
+        let workers = workers.clone();
+        let stop = stop.clone();
+        let fail_fast = opts.fail_fast;
+        let print = opts.print;
+        set.spawn(async move {
+            let _permit = workers.acquire_owned().await;
+            let report = if stop.load(Ordering::SeqCst) {
+                let mut rep =
+                    ReplayReport::bare(&r.name, r.path.clone(), kind_label(&r), Outcome::Skip);
+                rep.reason =
+                    Some("not run: --fail-fast stopped the run after a failure".to_string());
+                rep
+            } else {
+                run_one(&ctx, &r, format!("rp-{}-{}", ctx.run_id, i + 1)).await
+            };
+            if fail_fast && report.outcome.is_failure() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            if print {
+                let text = render_replay(&report, &style);
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            (i, report)
+        });
+    }
+    let mut reports: Vec<(usize, ReplayReport)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(x) => reports.push(x),
+            Err(e) => {
+                // A panic inside a replay is a bug of the runner; report it as an ERROR.
+                let mut rep =
+                    ReplayReport::bare("(runner)", PathBuf::new(), "toml", Outcome::Error);
+                rep.errors = vec![format!("internal error: {e}")];
+                reports.push((usize::MAX, rep));
+            }
+        }
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    let summary = Summary {
+        replays: reports.into_iter().map(|(_, r)| r).collect(),
+        duration: started.elapsed(),
+    };
+    if opts.print {
+        print!("{}", render_summary(&summary));
+        let _ = std::io::stdout().flush();
+    }
+    write_reports(opts, &summary)?;
+    Ok(summary)
+}
+
+fn kind_label(r: &Replay) -> &'static str {
+    match r.kind {
+        Kind::Toml(_) => "toml",
+        Kind::Shell(_) => "sh",
+    }
+}
+
+async fn run_one(ctx: &Ctx, r: &Replay, replay_id: String) -> ReplayReport {
+    if let Some(reason) = &r.skip {
+        let mut rep = ReplayReport::bare(&r.name, r.path.clone(), kind_label(r), Outcome::Skip);
+        rep.reason = Some(reason.clone());
+        return rep;
+    }
+    let timeout = match &r.kind {
+        Kind::Toml(t) => t.doc.timeout.map_or(ctx.replay_timeout, |d| d.get()),
+        Kind::Shell(_) => ctx.replay_timeout,
+    };
+    let grace = timeout + Duration::from_secs(30);
+    let fut = async {
+        match &r.kind {
+            Kind::Toml(t) => replay::run_toml(ctx, r, t, replay_id).await,
+            Kind::Shell(s) => shell::run_shell(ctx, r, s, replay_id).await,
+        }
+    };
+    // Every wait inside is bounded by the replay's deadline; this is a backstop.
+    match tokio::time::timeout(grace, fut).await {
+        Ok(rep) => rep,
+        Err(_) => {
+            let mut rep = ReplayReport::bare(&r.name, r.path.clone(), kind_label(r), Outcome::Fail);
+            rep.errors = vec!["timed out (runner backstop)".to_string()];
+            rep
+        }
+    }
+}
+
+fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+    let write = |path: &PathBuf, content: Result<String, String>| -> Result<(), RunError> {
+        let content = content.map_err(|reason| RunError::Report {
+            path: path.clone(),
+            reason,
+        })?;
+        std::fs::write(path, content).map_err(|e| RunError::Report {
+            path: path.clone(),
+            reason: e.to_string(),
+        })
+    };
+    if let Some(p) = &opts.junit {
+        write(
+            p,
+            crate::report::junit::to_junit(summary).map_err(|e| e.to_string()),
+        )?;
+    }
+    if let Some(p) = &opts.json {
+        write(
+            p,
+            crate::report::json::to_json(summary).map_err(|e| e.to_string()),
+        )?;
+    }
+    Ok(())
+}

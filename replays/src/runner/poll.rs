@@ -1,0 +1,252 @@
+//! Running one step: send, check, capture — and with `[step.poll]`, again
+//! until every expectation holds or the poll times out.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use contract::admin::StubState;
+
+use crate::format::model::{CounterExpect, Step};
+use crate::format::template::Expand;
+use crate::report::{Check, StepReport};
+
+use super::counters::{signed, CounterKind};
+use super::expect::check_response;
+use super::request::{prepare, send, Prepared, SendError};
+use super::stub::StubClient;
+use super::vars::Scope;
+use super::Ctx;
+
+/// Default wait between poll attempts.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How a step ended.
+#[derive(Debug)]
+pub struct StepRun {
+    /// What happened.
+    pub report: StepReport,
+    /// The last request sent, for the curl line.
+    pub request: Option<Prepared>,
+    /// The step could not run (unreachable host, missing variable): ERROR, not FAIL.
+    pub error: bool,
+}
+
+/// Everything a step needs from its replay.
+#[derive(Debug)]
+pub struct StepEnv<'a> {
+    /// The run.
+    pub ctx: &'a Ctx,
+    /// The stub, when the replay uses it.
+    pub stub: Option<&'a StubClient>,
+    /// Counter baselines by step name.
+    pub baselines: &'a BTreeMap<String, StubState>,
+    /// The replay's deadline.
+    pub deadline: Instant,
+    /// The replay execution id.
+    pub replay_id: &'a str,
+    /// The replay's timeout (for messages).
+    pub replay_timeout: Duration,
+}
+
+fn expand_error(name: &str, e: Expand) -> StepRun {
+    let msg = match e {
+        Expand::Missing(v) => format!("`${{{v}}}` has no value (not captured, not set)"),
+        Expand::Syntax(s) => s,
+    };
+    StepRun {
+        report: StepReport {
+            name: name.to_string(),
+            error: Some(msg),
+            ..StepReport::default()
+        },
+        request: None,
+        error: true,
+    }
+}
+
+/// Run a step (with its poll, if any).
+pub async fn run_step(
+    env: &StepEnv<'_>,
+    step: &Step,
+    name: &str,
+    this_step: &str,
+    scope: &mut Scope<'_>,
+) -> StepRun {
+    let started = Instant::now();
+    let poll_deadline = step.poll.as_ref().map_or(env.deadline, |p| {
+        (started + p.timeout.get()).min(env.deadline)
+    });
+    let interval = step
+        .poll
+        .as_ref()
+        .and_then(|p| p.interval)
+        .map_or(DEFAULT_POLL_INTERVAL, |d| d.get());
+    let step_timeout = step
+        .request
+        .as_ref()
+        .and_then(|r| r.timeout)
+        .map_or(env.ctx.step_timeout, |d| d.get());
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut report = StepReport {
+            name: name.to_string(),
+            attempts,
+            ..StepReport::default()
+        };
+        let mut request = None;
+        let mut error = false;
+        if let Some(req) = &step.request {
+            let remaining = env.deadline.saturating_duration_since(Instant::now());
+            let timeout = step_timeout.min(remaining.max(Duration::from_millis(1)));
+            let p = match prepare(req, scope, timeout) {
+                Ok(p) => p,
+                Err(e) => return expand_error(name, e),
+            };
+            report.method = Some(p.method.clone());
+            report.url = Some(p.url.clone());
+            match send(&env.ctx.client, &p, env.replay_id).await {
+                Ok(resp) => {
+                    report.status = Some(resp.status);
+                    match check_response(&step.expect, &resp, scope) {
+                        Ok(c) => report.checks = c,
+                        Err(e) => return expand_error(name, e),
+                    }
+                    report
+                        .checks
+                        .extend(super::capture::capture(&step.capture, &resp, scope));
+                }
+                Err(SendError::Timeout(t)) if t < step_timeout => {
+                    report.error = Some(format!(
+                        "the replay's timeout ran out while waiting for an answer (replay timeout {})",
+                        crate::format::duration::format_duration(env.replay_timeout)
+                    ));
+                }
+                Err(SendError::Timeout(t)) => {
+                    report.error = Some(format!(
+                        "no answer within the step timeout of {} (set [step.request] timeout or --step-timeout)",
+                        crate::format::duration::format_duration(t)
+                    ));
+                }
+                Err(e @ SendError::Unreachable { .. }) => {
+                    report.error = Some(e.to_string());
+                    error = true;
+                }
+                Err(e) => report.error = Some(e.to_string()),
+            }
+            request = Some(p);
+        }
+        if report.error.is_none() && !step.expect.counters.is_empty() {
+            match counter_checks(env, &step.expect.counters, this_step, scope).await {
+                Ok(c) => report.checks.extend(c),
+                Err(e) => {
+                    report.error = Some(e);
+                    error = true;
+                }
+            }
+        }
+        let ok = report.ok();
+        let next = Instant::now() + interval;
+        if ok || step.poll.is_none() || next > poll_deadline {
+            report.duration = started.elapsed();
+            if !ok && step.poll.is_some() {
+                let waited = crate::format::duration::format_duration(started.elapsed());
+                report.error.get_or_insert_with(String::new);
+                if let Some(e) = report.error.as_mut() {
+                    let prefix =
+                        format!("still failing after {attempts} attempts in {waited} of polling");
+                    *e = if e.is_empty() {
+                        prefix
+                    } else {
+                        format!("{prefix}: {e}")
+                    };
+                }
+            }
+            return StepRun {
+                report,
+                request,
+                error: error && !ok,
+            };
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn counter_checks(
+    env: &StepEnv<'_>,
+    counters: &[toml::Spanned<CounterExpect>],
+    this_step: &str,
+    scope: &Scope<'_>,
+) -> Result<Vec<Check>, String> {
+    let stub = env
+        .stub
+        .ok_or("counter expectations need the stub (set CP_STUB_BASE or `stub = ...`)")?;
+    let remaining = env.deadline.saturating_duration_since(Instant::now());
+    let now = stub
+        .state(
+            env.ctx
+                .step_timeout
+                .min(remaining.max(Duration::from_millis(1))),
+        )
+        .await
+        .map_err(|e| format!("cannot read the stub's counters: {e}"))?;
+    let mut out = Vec::new();
+    for c in counters {
+        let ce = c.get_ref();
+        let Ok(kind) = CounterKind::parse(ce.counter.get_ref()) else {
+            continue; // rejected by `check`
+        };
+        let org = match &ce.org {
+            Some(o) => Some(
+                scope
+                    .expand(o)
+                    .map_err(|e| format!("org of counter {}: {e:?}", ce.counter.get_ref()))?,
+            ),
+            None => None,
+        };
+        let since = ce
+            .since
+            .as_ref()
+            .map_or(this_step, |s| s.get_ref().as_str());
+        let mut label = format!("counter {} {}", ce.counter.get_ref(), signed(ce.delta));
+        if let Some(o) = &org {
+            label.push_str(&format!(" for org {o}"));
+        }
+        if since != this_step {
+            label.push_str(&format!(" since step `{since}`"));
+        }
+        let Some(base) = env.baselines.get(since) else {
+            out.push(Check::fail(
+                label,
+                signed(ce.delta),
+                format!("no baseline for step `{since}`"),
+            ));
+            continue;
+        };
+        if base.generation != now.generation {
+            out.push(Check::fail(
+                label,
+                signed(ce.delta),
+                format!(
+                    "unknown: the stub was reset after the baseline (generation {} → {}); measure since a step after the reset",
+                    base.generation, now.generation
+                ),
+            ));
+            continue;
+        }
+        let before = kind.value(base, org.as_deref());
+        let after = kind.value(&now, org.as_deref());
+        let delta =
+            i64::try_from(after).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
+        if delta == ce.delta {
+            out.push(Check::pass(label));
+        } else {
+            out.push(Check::fail(
+                label,
+                signed(ce.delta),
+                format!("{} ({before} → {after})", signed(delta)),
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,307 @@
+//! Building and sending a step's request; the `curl` line that sends it again.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::format::model::Request;
+use crate::format::template::Expand;
+use crate::runner::vars::Scope;
+
+/// Header every request of the runner carries, so the stub's journal can
+/// tell which replay execution sent what.
+pub const REPLAY_ID_HEADER: &str = "x-replay-id";
+
+/// Header names whose values never appear in clear in output.
+pub fn is_secret_header(name: &str) -> bool {
+    contract::admin::REDACTED_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// A request with every template expanded.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Method.
+    pub method: String,
+    /// URL.
+    pub url: String,
+    /// Headers (expanded).
+    pub headers: Vec<(String, String)>,
+    /// Headers as written (templates), for the curl line of secret ones.
+    pub header_templates: Vec<(String, String)>,
+    /// JSON body.
+    pub json: Option<Value>,
+    /// Raw body.
+    pub body: Option<String>,
+    /// Timeout for this attempt.
+    pub timeout: Duration,
+}
+
+/// Expand a request.
+pub fn prepare(req: &Request, scope: &Scope<'_>, timeout: Duration) -> Result<Prepared, Expand> {
+    let mut headers = Vec::new();
+    let mut header_templates = Vec::new();
+    for (k, v) in &req.headers {
+        headers.push((k.clone(), scope.expand(v)?));
+        header_templates.push((k.clone(), v.clone()));
+    }
+    let json = match &req.json {
+        Some(j) => {
+            let raw = serde_json::to_value(j.get_ref()).unwrap_or(Value::Null);
+            Some(scope.expand_json(&raw)?)
+        }
+        None => None,
+    };
+    let body = match &req.body {
+        Some(b) => Some(scope.expand(b.get_ref())?),
+        None => None,
+    };
+    Ok(Prepared {
+        method: req
+            .method
+            .as_ref()
+            .map_or_else(|| "GET".to_string(), |m| m.get_ref().clone()),
+        url: scope.expand(req.url.get_ref())?,
+        headers,
+        header_templates,
+        json,
+        body,
+        timeout,
+    })
+}
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status.
+    pub status: u16,
+    /// Headers, names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// Body as text (lossy UTF-8).
+    pub text: String,
+    /// Body as JSON, when it parses.
+    pub json: Option<Value>,
+    /// Time to the full body.
+    pub elapsed: Duration,
+}
+
+impl Response {
+    /// Values of a header (any case).
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body, cut to `max` characters for messages.
+    pub fn snippet(&self, max: usize) -> String {
+        snippet(&self.text, max)
+    }
+}
+
+/// Cut text to `max` characters, single line.
+pub fn snippet(text: &str, max: usize) -> String {
+    let one: String = text.replace('\n', "\\n");
+    if one.chars().count() > max {
+        format!("{}…", one.chars().take(max).collect::<String>())
+    } else if one.is_empty() {
+        "(empty body)".to_string()
+    } else {
+        one
+    }
+}
+
+/// Why no answer came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Nothing listens there (connection refused, unknown host).
+    #[error("cannot connect to {url}: {reason}")]
+    Unreachable {
+        /// URL.
+        url: String,
+        /// Cause.
+        reason: String,
+    },
+    /// No full answer within the timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Connection closed, bad HTTP, bad URL.
+    #[error("no answer: {0}")]
+    Transport(String),
+}
+
+/// Send a prepared request.
+pub async fn send(
+    client: &reqwest::Client,
+    p: &Prepared,
+    replay_id: &str,
+) -> Result<Response, SendError> {
+    let method = reqwest::Method::from_bytes(p.method.as_bytes())
+        .map_err(|_| SendError::Transport(format!("bad method {}", p.method)))?;
+    let mut rb = client
+        .request(method, &p.url)
+        .header(REPLAY_ID_HEADER, replay_id);
+    for (k, v) in &p.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    if let Some(j) = &p.json {
+        rb = rb.json(j);
+    } else if let Some(b) = &p.body {
+        rb = rb.body(b.clone());
+    }
+    let started = Instant::now();
+    let fut = async {
+        let resp = rb.send().await.map_err(|e| classify(&e, &p.url))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let bytes = resp.bytes().await.map_err(|e| classify(&e, &p.url))?;
+        Ok::<_, SendError>((status, headers, bytes))
+    };
+    let (status, headers, bytes) = tokio::time::timeout(p.timeout, fut)
+        .await
+        .map_err(|_| SendError::Timeout(p.timeout))??;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).ok();
+    Ok(Response {
+        status,
+        headers,
+        text,
+        json,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Sort a reqwest error into unreachable / transport.
+pub fn classify(e: &reqwest::Error, url: &str) -> SendError {
+    let mut reason = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        reason = format!("{reason}: {s}");
+        src = s.source();
+    }
+    if e.is_connect() {
+        SendError::Unreachable {
+            url: url.to_string(),
+            reason,
+        }
+    } else if e.is_builder() {
+        SendError::Transport(format!("bad request to {url}: {reason}"))
+    } else {
+        SendError::Transport(reason)
+    }
+}
+
+/// The shared HTTP client: no proxy (a CI proxy variable never reroutes
+/// loopback traffic), no redirects (replays assert what was answered).
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("replays/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+}
+
+fn sq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn dq(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        if matches!(c, '"' | '\\' | '`') {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o.push('"');
+    o
+}
+
+/// A `curl` command that sends the same request. Secret headers are written
+/// with their `${VAR}` templates (set them from the env file first), never
+/// with their values.
+pub fn curl_line(p: &Prepared) -> String {
+    let mut parts = vec!["curl -sS -i".to_string()];
+    if p.method != "GET" || p.json.is_some() || p.body.is_some() {
+        parts.push(format!("-X {}", p.method));
+    }
+    parts.push(sq(&p.url));
+    for ((k, v), (_, tpl)) in p.headers.iter().zip(&p.header_templates) {
+        if is_secret_header(k) {
+            if tpl.contains("${") {
+                parts.push(format!("-H {}", dq(&format!("{k}: {tpl}"))));
+            } else {
+                parts.push(format!(
+                    "-H {}",
+                    sq(&format!("{k}: {}", contract::admin::REDACTED))
+                ));
+            }
+        } else {
+            parts.push(format!("-H {}", sq(&format!("{k}: {v}"))));
+        }
+    }
+    if let Some(j) = &p.json {
+        if !p
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            parts.push("-H 'content-type: application/json'".to_string());
+        }
+        parts.push(format!("--data-raw {}", sq(&j.to_string())));
+    } else if let Some(b) = &p.body {
+        parts.push(format!("--data-raw {}", sq(b)));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn curl_masks_secrets_and_quotes() {
+        let p = Prepared {
+            method: "POST".into(),
+            url: "http://127.0.0.1:9/cp/x".into(),
+            headers: vec![
+                ("Authorization".into(), "Bearer s3cret".into()),
+                ("X-Molecule-Admin-Token".into(), "t0k".into()),
+                ("X-Molecule-Org-Id".into(), "org-a".into()),
+            ],
+            header_templates: vec![
+                ("Authorization".into(), "Bearer ${ALPHA_ADMIN_TOKEN}".into()),
+                ("X-Molecule-Admin-Token".into(), "t0k".into()),
+                ("X-Molecule-Org-Id".into(), "${ALPHA_ORG_ID}".into()),
+            ],
+            json: Some(json!({"name": "it's"})),
+            body: None,
+            timeout: Duration::from_secs(1),
+        };
+        let c = curl_line(&p);
+        assert!(!c.contains("s3cret") && !c.contains("t0k"), "{c}");
+        assert!(
+            c.contains(r#"-H "Authorization: Bearer ${ALPHA_ADMIN_TOKEN}""#),
+            "{c}"
+        );
+        assert!(c.contains("-H 'X-Molecule-Admin-Token: <redacted>'"), "{c}");
+        assert!(c.contains("-H 'X-Molecule-Org-Id: org-a'"), "{c}");
+        assert!(c.contains("-H 'content-type: application/json'"), "{c}");
+        assert!(c.contains(r#"--data-raw '{"name":"it'\''s"}'"#), "{c}");
+        assert!(c.starts_with("curl -sS -i -X POST 'http://127.0.0.1:9/cp/x'"));
+    }
+}

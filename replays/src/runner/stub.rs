@@ -1,0 +1,119 @@
+//! A small client of the stub's admin API (`contract::admin`).
+
+use std::time::Duration;
+
+use contract::admin::{JournalPage, StubState, VersionInfo, ADMIN_PREFIX};
+use serde::de::DeserializeOwned;
+
+use super::request::{classify, SendError};
+
+/// Admin calls of one stub.
+#[derive(Debug, Clone)]
+pub struct StubClient {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl StubClient {
+    /// A client for the stub at `base` (`http://host:port`).
+    pub fn new(client: reqwest::Client, base: &str) -> StubClient {
+        StubClient {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<T, String> {
+        let url = format!("{}{ADMIN_PREFIX}{path}", self.base);
+        let fut = async {
+            let resp = self
+                .client
+                .get(&url)
+                .header(super::request::REPLAY_ID_HEADER, "replays-admin")
+                .send()
+                .await
+                .map_err(|e| classify(&e, &url).to_string())?;
+            let status = resp.status();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| classify(&e, &url).to_string())?;
+            if !status.is_success() {
+                return Err(format!(
+                    "GET {url} answered {}: {}",
+                    status.as_u16(),
+                    super::request::snippet(&String::from_utf8_lossy(&bytes), 200)
+                ));
+            }
+            serde_json::from_slice(&bytes).map_err(|e| {
+                format!("GET {url} answered a body that is not the stub's admin JSON ({e}); is this cp-stub?")
+            })
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| format!("GET {url}: {}", SendError::Timeout(timeout)))?
+    }
+
+    /// `GET /__/stub/state`.
+    pub async fn state(&self, timeout: Duration) -> Result<StubState, String> {
+        self.get("/state", timeout).await
+    }
+
+    /// `GET /__/stub/requests?since_seq=..&limit=..`.
+    pub async fn journal(
+        &self,
+        since_seq: u64,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<JournalPage, String> {
+        self.get(
+            &format!("/requests?since_seq={since_seq}&limit={limit}"),
+            timeout,
+        )
+        .await
+    }
+
+    /// `GET /__/stub/version`, raw (to tell "unreachable" from "not a stub").
+    pub async fn version(&self, timeout: Duration) -> Result<VersionInfo, VersionError> {
+        let url = format!("{}{ADMIN_PREFIX}/version", self.base);
+        let fut = async {
+            let resp =
+                self.client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| match classify(&e, &url) {
+                        SendError::Unreachable { reason, .. } => VersionError::Unreachable(reason),
+                        other => VersionError::Bad(other.to_string()),
+                    })?;
+            let status = resp.status().as_u16();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| VersionError::Bad(classify(&e, &url).to_string()))?;
+            if status != 200 {
+                return Err(VersionError::Bad(format!("it answered {status}")));
+            }
+            serde_json::from_slice::<VersionInfo>(&bytes).map_err(|e| {
+                VersionError::Bad(format!("its answer is not a version document ({e})"))
+            })
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| VersionError::Unreachable(format!("no answer within {timeout:?}")))?
+    }
+}
+
+/// Why the version check failed.
+#[derive(Debug, Clone)]
+pub enum VersionError {
+    /// Nothing answers.
+    Unreachable(String),
+    /// Something answers, but not a current cp-stub.
+    Bad(String),
+}

@@ -1,0 +1,422 @@
+//! Variables: where values come from, their precedence, masking, and the
+//! per-replay scope templates are expanded in.
+//!
+//! Precedence, highest first:
+//!
+//! 1. values captured by an earlier step of the same replay;
+//! 2. built-ins: `REPLAY_NAME`, `REPLAY_ID` (unique per replay execution),
+//!    `RUN_ID` (unique per `replays run`);
+//! 3. `--var NAME=VALUE` flags;
+//! 4. the process environment;
+//! 5. the env file (`--env-file`, default `.seed.env`, read with dotenvy);
+//! 6. the replay's own `[vars]` defaults.
+//!
+//! The environment beats the file, as with every dotenv tool: an exported
+//! value is a deliberate override. `replays env` shows which source won.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::format::template::{self, Expand};
+
+/// The default env file, written by `seed`.
+pub const DEFAULT_ENV_FILE: &str = ".seed.env";
+
+/// Keys the seed tool writes to `.seed.env` (see `.seed.env.example`).
+pub const SEED_KEYS: &[&str] = &[
+    "ALPHA_PARENT_ID",
+    "ALPHA_CHILD_ID",
+    "BETA_PARENT_ID",
+    "BETA_CHILD_ID",
+    "ALPHA_ID",
+    "BETA_ID",
+    "ALPHA_WORKSPACE_ID",
+    "BETA_WORKSPACE_ID",
+    "CP_STUB_BASE",
+    "ALPHA_BASE",
+    "BETA_BASE",
+    "ALPHA_ADMIN_TOKEN",
+    "BETA_ADMIN_TOKEN",
+    "ALPHA_ORG_ID",
+    "BETA_ORG_ID",
+    "ALPHA_HOST",
+    "BETA_HOST",
+    "SEED_STACK_ID",
+    "SEED_STAMP",
+];
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Captured by an earlier step.
+    Captured,
+    /// Defined by the runner.
+    Builtin,
+    /// A `--var` flag.
+    Flag,
+    /// The process environment.
+    Environment,
+    /// The env file.
+    EnvFile(PathBuf),
+    /// The replay's `[vars]`.
+    ReplayDefault,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Captured => f.write_str("captured"),
+            Source::Builtin => f.write_str("built-in"),
+            Source::Flag => f.write_str("--var"),
+            Source::Environment => f.write_str("environment"),
+            Source::EnvFile(p) => write!(f, "env file {}", p.display()),
+            Source::ReplayDefault => f.write_str("replay [vars]"),
+        }
+    }
+}
+
+/// Which env file to read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EnvFile {
+    /// `.seed.env` if it exists.
+    #[default]
+    Default,
+    /// This file, which must exist.
+    Path(PathBuf),
+    /// None.
+    Disabled,
+}
+
+/// Errors of variable loading.
+#[derive(Debug, thiserror::Error)]
+pub enum VarsError {
+    /// An explicit env file is missing or unreadable.
+    #[error("cannot read env file {path}: {reason} (run seed to write it, pass another --env-file, or --no-env-file)")]
+    EnvFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A `--var` flag is malformed.
+    #[error("bad --var `{0}`: write NAME=VALUE")]
+    BadFlag(String),
+}
+
+/// The run-wide variable sources.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    flags: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
+    file: BTreeMap<String, String>,
+    file_path: Option<PathBuf>,
+    /// The env file name used in messages (even when absent).
+    file_label: String,
+}
+
+impl Resolver {
+    /// Read the env file and take the process environment.
+    pub fn load(
+        env_file: &EnvFile,
+        flags: &[(String, String)],
+        process_env: BTreeMap<String, String>,
+    ) -> Result<Resolver, VarsError> {
+        let (path, must_exist) = match env_file {
+            EnvFile::Default => (Some(PathBuf::from(DEFAULT_ENV_FILE)), false),
+            EnvFile::Path(p) => (Some(p.clone()), true),
+            EnvFile::Disabled => (None, false),
+        };
+        let mut file = BTreeMap::new();
+        let mut file_path = None;
+        if let Some(p) = &path {
+            if p.exists() || must_exist {
+                file = read_env_file(p)?;
+                file_path = Some(p.clone());
+            }
+        }
+        Ok(Resolver {
+            flags: flags.iter().cloned().collect(),
+            env: process_env,
+            file,
+            file_path,
+            file_label: path
+                .map_or_else(|| DEFAULT_ENV_FILE.to_string(), |p| p.display().to_string()),
+        })
+    }
+
+    /// The env file actually read, if any.
+    pub fn env_file(&self) -> Option<&Path> {
+        self.file_path.as_deref()
+    }
+
+    /// The env file name for messages.
+    pub fn env_file_label(&self) -> &str {
+        &self.file_label
+    }
+
+    /// Keys defined in the env file.
+    pub fn env_file_keys(&self) -> impl Iterator<Item = &str> {
+        self.file.keys().map(String::as_str)
+    }
+
+    /// Keys given with `--var`.
+    pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
+        self.flags.keys().map(String::as_str)
+    }
+
+    /// Run-level lookup (flags, environment, file).
+    pub fn get(&self, name: &str) -> Option<(&str, Source)> {
+        if let Some(v) = self.flags.get(name) {
+            return Some((v, Source::Flag));
+        }
+        if let Some(v) = self.env.get(name) {
+            return Some((v, Source::Environment));
+        }
+        if let (Some(v), Some(p)) = (self.file.get(name), &self.file_path) {
+            return Some((v, Source::EnvFile(p.clone())));
+        }
+        None
+    }
+
+    /// Variables to export to a shell replay: the flags and the env file
+    /// (the process environment is inherited anyway), flags winning.
+    pub fn exports(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, v) in &self.file {
+            if !self.env.contains_key(k) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out.extend(self.flags.clone());
+        out
+    }
+
+    /// The preflight message for a missing or empty variable.
+    pub fn missing_message(&self, name: &str) -> String {
+        let what = match self.get(name) {
+            Some((_, src)) => format!("{name} is set but empty (from {src})"),
+            None => format!("{name} is not set"),
+        };
+        let file = &self.file_label;
+        if SEED_KEYS.contains(&name) {
+            format!("{what}: run seed (it writes {name} to {file}) or export it")
+        } else {
+            format!("{what}: export it, pass --var {name}=..., or add it to {file}")
+        }
+    }
+}
+
+/// Parse `NAME=VALUE` flags.
+pub fn parse_flags(raw: &[String]) -> Result<Vec<(String, String)>, VarsError> {
+    raw.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if template::valid_name(k) => Ok((k.to_string(), v.to_string())),
+            _ => Err(VarsError::BadFlag(s.clone())),
+        })
+        .collect()
+}
+
+fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, VarsError> {
+    let iter = dotenvy::from_path_iter(path).map_err(|e| VarsError::EnvFile {
+        path: path.to_path_buf(),
+        reason: describe_dotenv(&e),
+    })?;
+    let mut out = BTreeMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|e| VarsError::EnvFile {
+            path: path.to_path_buf(),
+            reason: describe_dotenv(&e),
+        })?;
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+fn describe_dotenv(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::Io(io) => io.to_string(),
+        dotenvy::Error::LineParse(line, idx) => {
+            format!("cannot parse line `{line}` at character {idx}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether a variable's value must be masked when printed.
+pub fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "KEY",
+        "AUTH",
+        "COOKIE",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// A value fit to print: masked when the name says it is a secret.
+pub fn display_value(name: &str, value: &str) -> String {
+    if value.is_empty() {
+        "<empty>".to_string()
+    } else if is_secret(name) {
+        format!("<masked, {} chars>", value.chars().count())
+    } else {
+        value.to_string()
+    }
+}
+
+/// The variables one replay execution sees.
+#[derive(Debug, Clone)]
+pub struct Scope<'r> {
+    resolver: &'r Resolver,
+    builtins: BTreeMap<String, String>,
+    local: BTreeMap<String, String>,
+    captured: BTreeMap<String, String>,
+}
+
+impl<'r> Scope<'r> {
+    /// A scope with these built-ins.
+    pub fn new(resolver: &'r Resolver, builtins: BTreeMap<String, String>) -> Scope<'r> {
+        Scope {
+            resolver,
+            builtins,
+            local: BTreeMap::new(),
+            captured: BTreeMap::new(),
+        }
+    }
+
+    /// Add the replay's `[vars]` defaults, expanded against outside values.
+    pub fn set_local(&mut self, name: &str, template: &str) -> Result<(), Expand> {
+        let v = self.expand(template)?;
+        self.local.insert(name.to_string(), v);
+        Ok(())
+    }
+
+    /// Record a captured value.
+    pub fn capture(&mut self, name: &str, value: String) {
+        self.captured.insert(name.to_string(), value);
+    }
+
+    /// Look a variable up.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.captured
+            .get(name)
+            .or_else(|| self.builtins.get(name))
+            .cloned()
+            .or_else(|| self.resolver.get(name).map(|(v, _)| v.to_string()))
+            .or_else(|| self.local.get(name).cloned())
+    }
+
+    /// Whether a variable has a non-empty value.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Expand a template.
+    pub fn expand(&self, t: &str) -> Result<String, Expand> {
+        template::expand_with(t, |n| self.get(n))
+    }
+
+    /// Expand every string inside a JSON value.
+    pub fn expand_json(&self, v: &serde_json::Value) -> Result<serde_json::Value, Expand> {
+        use serde_json::Value;
+        Ok(match v {
+            Value::String(s) => Value::String(self.expand(s)?),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.expand_json(x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| Ok((k.clone(), self.expand_json(x)?)))
+                    .collect::<Result<_, Expand>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// Built-ins and captures, for exporting.
+    pub fn builtins(&self) -> &BTreeMap<String, String> {
+        &self.builtins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn precedence_flag_env_file_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.env");
+        std::fs::write(&f, "A=file\nB=file\nC=file\n# comment\nD='quoted value'\n").unwrap();
+        let r = Resolver::load(
+            &EnvFile::Path(f.clone()),
+            &[("A".into(), "flag".into())],
+            env(&[("A", "env"), ("B", "env")]),
+        )
+        .unwrap();
+        assert_eq!(r.get("A"), Some(("flag", Source::Flag)));
+        assert_eq!(r.get("B"), Some(("env", Source::Environment)));
+        assert_eq!(r.get("C"), Some(("file", Source::EnvFile(f.clone()))));
+        assert_eq!(r.get("D").unwrap().0, "quoted value");
+        let mut s = Scope::new(&r, env(&[("REPLAY_ID", "r1")]));
+        s.set_local("C", "local").unwrap();
+        s.set_local("E", "local-${C}").unwrap();
+        assert_eq!(s.get("C").as_deref(), Some("file"));
+        assert_eq!(s.get("E").as_deref(), Some("local-file"));
+        s.capture("A", "captured".into());
+        assert_eq!(s.expand("${A}/${REPLAY_ID}").unwrap(), "captured/r1");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error_default_is_not() {
+        let e = Resolver::load(
+            &EnvFile::Path("/nonexistent/x.env".into()),
+            &[],
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/x.env"));
+        let r = Resolver::load(&EnvFile::Disabled, &[], BTreeMap::new()).unwrap();
+        assert!(r.env_file().is_none());
+    }
+
+    #[test]
+    fn missing_messages_name_the_key_and_fix() {
+        let r = Resolver::load(&EnvFile::Disabled, &[], env(&[("EMPTY", "")])).unwrap();
+        assert_eq!(
+            r.missing_message("CP_STUB_BASE"),
+            "CP_STUB_BASE is not set: run seed (it writes CP_STUB_BASE to .seed.env) or export it"
+        );
+        assert_eq!(
+            r.missing_message("EMPTY"),
+            "EMPTY is set but empty (from environment): export it, pass --var EMPTY=..., or add it to .seed.env"
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        assert!(is_secret("ALPHA_ADMIN_TOKEN"));
+        assert!(is_secret("MOLECULE_CP_SHARED_SECRET"));
+        assert!(!is_secret("ALPHA_ORG_ID"));
+        assert_eq!(display_value("X_TOKEN", "abcd"), "<masked, 4 chars>");
+        assert_eq!(display_value("X_URL", "http://x"), "http://x");
+        assert!(parse_flags(&["A=1".into(), "B=x=y".into()]).unwrap()[1].1 == "x=y");
+        assert!(parse_flags(&["nope".into()]).is_err());
+    }
+}
