@@ -41,6 +41,20 @@ pub(crate) fn redact_value(value: &mut Value) {
     }
 }
 
+/// A query string with the values of secret-named parameters replaced
+/// (`?access_token=...` never reaches the journal).
+pub(crate) fn query(raw: &str) -> String {
+    raw.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_secret_key(&crate::app::percent_decode(k)) => {
+                format!("{k}={REDACTED}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A body as shown in the journal: redacted JSON when it parses, else text.
 pub(crate) fn body_value(bytes: &[u8]) -> Value {
     match serde_json::from_slice::<Value>(bytes) {

@@ -126,7 +126,7 @@ impl Record {
             at_ms: self.at_ms,
             method: self.method.as_str().to_string(),
             path: self.path.clone(),
-            query: self.query.clone(),
+            query: self.query.as_deref().map(redact::query),
             route: self.route.map(|r| r.id.to_string()),
             org: self.org.clone(),
             status: self.status,
