@@ -1,0 +1,284 @@
+//! Reading, writing and removing `.seed.env` (incident D6): the write is
+//! atomic — temp file in the same folder, fsync, mode 0600, rename, fsync
+//! of the folder — so a reader sees the old file or the new one, never half
+//! of one, and a failed run leaves the previous file untouched.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+#[cfg(unix)]
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::util::random_hex;
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvFileError {
+    /// The file does not exist.
+    #[error("{path} not found: run `seed` against a running stack to write it")]
+    Missing {
+        /// Path.
+        path: PathBuf,
+    },
+    /// Reading failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+    /// A line does not parse.
+    #[error("{path} does not parse as a dotenv file: {reason}; re-run `seed` to regenerate it")]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// Parser message.
+        reason: String,
+    },
+    /// Writing failed; the previous file (if any) is untouched.
+    #[error("cannot write {path} ({step}): {source}; the previous file, if any, is untouched")]
+    Write {
+        /// Final path.
+        path: PathBuf,
+        /// Which step failed.
+        step: &'static str,
+        /// Cause.
+        source: io::Error,
+    },
+    /// Removing failed.
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+}
+
+/// Whether a value can be written without quotes (and without `$`
+/// expansion by dotenv parsers or shells).
+fn is_bare(value: &str) -> bool {
+    value.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'%' | b'+' | b',' | b'='
+            )
+    })
+}
+
+/// Quote a value so both dotenv parsers and `sh` read it back verbatim.
+pub(crate) fn quote(value: &str) -> String {
+    if is_bare(value) {
+        value.to_string()
+    } else if !value.contains('\'') && !value.contains('\n') {
+        format!("'{value}'")
+    } else {
+        let mut out = String::from("\"");
+        for c in value.chars() {
+            match c {
+                '"' | '\\' | '$' | '`' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+}
+
+/// Render `KEY=value` lines under a comment header.
+pub(crate) fn render(header: &str, vars: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    for (k, v) in vars {
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&quote(v));
+        out.push('\n');
+    }
+    out
+}
+
+/// Read an env file as ordered `(key, value)` pairs.
+pub fn read(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
+    let iter = dotenvy::from_path_iter(path).map_err(|e| match e {
+        dotenvy::Error::Io(source) if source.kind() == io::ErrorKind::NotFound => {
+            EnvFileError::Missing {
+                path: path.to_path_buf(),
+            }
+        }
+        dotenvy::Error::Io(source) => EnvFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => EnvFileError::Parse {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })?;
+    iter.map(|item| {
+        item.map_err(|e| EnvFileError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    })
+    .collect()
+}
+
+fn write_err<'a>(
+    path: &'a Path,
+    step: &'static str,
+) -> impl FnOnce(io::Error) -> EnvFileError + 'a {
+    move |source| EnvFileError::Write {
+        path: path.to_path_buf(),
+        step,
+        source,
+    }
+}
+
+/// Write `contents` to `path` atomically with mode 0600.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvFileError> {
+    write_atomic_with(path, contents, &|_| Ok(()))
+}
+
+/// [`write_atomic`] with a hook called after the temp file is written and
+/// synced and before it is renamed over `path`; an error from the hook
+/// aborts the write (the temp file is removed, `path` is untouched).
+#[doc(hidden)]
+pub fn write_atomic_with(
+    path: &Path,
+    contents: &str,
+    before_rename: &dyn Fn(&Path) -> io::Result<()>,
+) -> Result<(), EnvFileError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| EnvFileError::Write {
+            path: path.to_path_buf(),
+            step: "naming the file",
+            source: io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        "{name}.{}-{}.tmp",
+        std::process::id(),
+        random_hex(4)
+    ));
+    let result = write_temp(&tmp, contents, path)
+        .and_then(|()| before_rename(&tmp).map_err(write_err(path, "before rename")))
+        .and_then(|()| fs::rename(&tmp, path).map_err(write_err(path, "renaming the temp file")));
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // Make the rename itself durable. Best effort: some filesystems refuse
+    // to sync a directory, and the file is in place either way.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn write_temp(tmp: &Path, contents: &str, path: &Path) -> Result<(), EnvFileError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(tmp)
+        .map_err(write_err(path, "creating the temp file"))?;
+    file.write_all(contents.as_bytes())
+        .map_err(write_err(path, "writing the temp file"))?;
+    #[cfg(unix)]
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(write_err(path, "setting mode 0600"))?;
+    file.sync_all()
+        .map_err(write_err(path, "syncing the temp file"))?;
+    Ok(())
+}
+
+/// What [`clean`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanOutcome {
+    /// Whether the env file existed and was removed.
+    pub removed: bool,
+    /// Leftover temp files (`<name>.*.tmp`) removed beside it.
+    pub temps_removed: usize,
+}
+
+/// Remove the env file and any leftover temp files of an interrupted write.
+/// A missing file is not an error.
+pub fn clean(path: &Path) -> Result<CleanOutcome, EnvFileError> {
+    let mut outcome = CleanOutcome::default();
+    match fs::remove_file(path) {
+        Ok(()) => outcome.removed = true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(EnvFileError::Remove {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    if let (Some(name), Some(dir)) = (path.file_name(), path.parent()) {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!("{}.", name.to_string_lossy());
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                if file.starts_with(&prefix)
+                    && file.ends_with(".tmp")
+                    && fs::remove_file(entry.path()).is_ok()
+                {
+                    outcome.temps_removed += 1;
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_through_dotenvy() {
+        let values = [
+            "http://127.0.0.1:8081",
+            "plain-token",
+            "with space",
+            "it's",
+            "$HOME",
+            "a\"b\\c",
+            "",
+        ];
+        let vars: Vec<(String, String)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("K{i}"), v.to_string()))
+            .collect();
+        let text = render("header", &vars);
+        let parsed: Vec<(String, String)> = dotenvy::from_read_iter(text.as_bytes())
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(parsed, vars, "{text}");
+    }
+}
