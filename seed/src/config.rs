@@ -26,7 +26,7 @@ pub const DEFAULT_OUT: &str = ".seed.env";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One tenant to seed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TenantTarget {
     /// Base URL (`ALPHA_BASE` / `BETA_BASE`).
     pub base: String,
@@ -36,6 +36,18 @@ pub struct TenantTarget {
     pub org_id: String,
     /// `Host` header to send, for a tenant behind a proxy (`ALPHA_HOST` / `BETA_HOST`).
     pub host: Option<String>,
+}
+
+impl fmt::Debug for TenantTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token never reaches a log, not even through `{:?}`.
+        f.debug_struct("TenantTarget")
+            .field("base", &self.base)
+            .field("admin_token", &"<redacted>")
+            .field("org_id", &self.org_id)
+            .field("host", &self.host)
+            .finish()
+    }
 }
 
 impl TenantTarget {
@@ -126,5 +138,17 @@ impl Default for Config {
             poll_interval: Duration::from_millis(100),
             before_rename: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_tokens() {
+        let text = format!("{:?}", Config::default());
+        assert!(!text.contains(DEFAULT_ALPHA_ADMIN_TOKEN), "{text}");
+        assert!(text.contains("<redacted>"));
     }
 }

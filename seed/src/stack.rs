@@ -196,7 +196,7 @@ pub struct Seeded {
 }
 
 /// What a successful run did.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Outcome {
     /// File written.
     pub path: PathBuf,
@@ -210,6 +210,32 @@ pub struct Outcome {
     pub vars: Vec<(String, String)>,
     /// How attribution was checked.
     pub attribution: Attribution,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens never reach a log, not even through `{:?}`.
+        let vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| {
+                let shown = if k.ends_with("_TOKEN") {
+                    "<redacted>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Outcome")
+            .field("path", &self.path)
+            .field("stack_id", &self.stack_id)
+            .field("stamp", &self.stamp)
+            .field("workspaces", &self.workspaces)
+            .field("vars", &vars)
+            .field("attribution", &self.attribution)
+            .finish()
+    }
 }
 
 impl Outcome {

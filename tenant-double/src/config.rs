@@ -1,6 +1,7 @@
 //! The tenant's settings: the real tenant's variables plus the double's own knobs.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ impl RetryPolicy {
 /// };
 /// assert_eq!(config.retry.attempts, 6);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// Address to bind (`TENANT_BIND`, default 127.0.0.1; the container uses 0.0.0.0).
     pub bind: IpAddr,
@@ -128,6 +129,38 @@ pub struct Config {
     pub config_refresh_on_boot: bool,
     /// Print log lines to stderr (they are kept in `/__/tenant/cp` either way).
     pub log: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets never reach a log, not even through `{:?}`.
+        const HIDDEN: &str = "<redacted>";
+        let hide = |s: &Option<String>| s.as_ref().map(|_| HIDDEN);
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("org_id", &self.org_id)
+            .field(
+                "admin_token",
+                &(!self.admin_token.is_empty()).then_some(HIDDEN),
+            )
+            .field("platform_url", &self.platform_url)
+            .field("cp_provision_url", &self.cp_provision_url)
+            .field("molecule_cp_url", &self.molecule_cp_url)
+            .field("molecule_cp_default_url", &self.molecule_cp_default_url)
+            .field("cp_upstream_url", &self.cp_upstream_url)
+            .field("shared_secret", &hide(&self.shared_secret))
+            .field(
+                "provision_shared_secret",
+                &hide(&self.provision_shared_secret),
+            )
+            .field("cp_admin_api_token", &hide(&self.cp_admin_api_token))
+            .field("retry", &self.retry)
+            .field("cp_timeout", &self.cp_timeout)
+            .field("config_refresh_on_boot", &self.config_refresh_on_boot)
+            .field("log", &self.log)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -246,6 +279,21 @@ mod tests {
         let p = RetryPolicy::default();
         let waits: Vec<u64> = (1..6).map(|n| p.delay_after(n).as_secs()).collect();
         assert_eq!(waits, vec![2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = Config::from_vars([
+            ("ADMIN_TOKEN", "tok-123"),
+            ("MOLECULE_CP_SHARED_SECRET", "sec-456"),
+        ])
+        .unwrap();
+        let text = format!("{c:?}");
+        assert!(
+            !text.contains("tok-123") && !text.contains("sec-456"),
+            "{text}"
+        );
+        assert!(text.contains("<redacted>"));
     }
 
     #[test]
