@@ -336,7 +336,7 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
         .unwrap();
     let stack = Stack { stub, alpha, beta };
     let mut config = stack.config(&dir.path().join(".seed.env"));
-    config.timeout = Duration::from_millis(1500);
+    config.timeout = Duration::from_secs(3);
     let err = seed::run(&config).await.unwrap_err();
     let message = err.to_string();
     assert!(

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::{json, Value};
 
@@ -259,23 +257,27 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
     let base = tenant.base_url().to_string();
     let id = create(&base, "alpha-parent", 0).await;
     settled(&base, &id).await;
-    // Keep the re-provision in flight while the other restarts arrive.
-    cp.delay("provision", Duration::from_millis(400));
+    // Hold the re-provision at the CP: every later restart arrives while it
+    // is in flight, however slow the machine.
+    cp.hold("provision");
+    let restart = |base: String, id: String| async move {
+        authed(client().post(format!("{base}/admin/workspaces/{id}/restart")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(restart(base.clone(), id.clone()).await, 202);
+    cp.wait_calls("provision", 2).await;
     let mut handles = Vec::new();
-    for _ in 0..5 {
-        let url = format!("{base}/admin/workspaces/{id}/restart");
-        handles.push(tokio::spawn(async move {
-            authed(client().post(url))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+    for _ in 0..4 {
+        handles.push(tokio::spawn(restart(base.clone(), id.clone())));
     }
     for h in handles {
         assert_eq!(h.await.unwrap(), 202);
     }
+    cp.release("provision");
     let ws = settled(&base, &id).await;
     assert_eq!(ws["status"], "running");
     assert_eq!(
@@ -288,6 +290,10 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
     assert_eq!(ev.totals.restarts_coalesced, 4);
     assert_eq!(ev.workspaces[&id].runs.len(), 2);
     assert_eq!(ev.workspaces[&id].runs[1].coalesced_restarts, 4);
+    // Once it finished, a restart starts a new run again.
+    assert_eq!(restart(base.clone(), id.clone()).await, 202);
+    settled(&base, &id).await;
+    assert_eq!(cp.seen_route("provision").len(), 3);
     tenant.shutdown().await;
 }
 
@@ -368,7 +374,7 @@ async fn start_refuses_an_empty_org() {
 }
 
 #[tokio::test]
-async fn shutdown_lets_in_flight_requests_finish() {
+async fn shutdown_closes_the_listener() {
     let cp = FakeCp::start().await;
     let tenant = tenant_on(&cp).await;
     let addr = tenant.local_addr();

@@ -428,14 +428,20 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
             route: "provision".into(),
             status: Some(201),
             body: Some(json!({"instance_id": format!("mol-ws-{id}"), "state": "running"})),
-            delay_ms: Some(500),
+            delay_ms: Some(1500),
             times: Some(1),
             ..Default::default()
         },
     )
     .await;
+    // The first restart's run is in flight from its 202 on.
+    let resp = authed(client().post(format!("{base}/admin/workspaces/{id}/restart")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
     let mut handles = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..3 {
         let url = format!("{base}/admin/workspaces/{id}/restart");
         handles.push(tokio::spawn(async move {
             authed(client().post(url))

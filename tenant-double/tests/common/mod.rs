@@ -38,6 +38,8 @@ struct FakeState {
     script: HashMap<&'static str, VecDeque<(u16, String)>>,
     delay: HashMap<&'static str, Duration>,
     config: Option<String>,
+    /// Routes whose answers wait for [`FakeCp::release`].
+    held: HashMap<&'static str, Arc<tokio::sync::Semaphore>>,
 }
 
 /// A scriptable CP: provision answers 201 `mol-ws-<id>`, config answers a
@@ -98,7 +100,7 @@ impl FakeCp {
         let bytes = req.into_body().collect().await.unwrap().to_bytes();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let key = route_key(&method, &path);
-        let (scripted, delay) = {
+        let (scripted, delay, held) = {
             let mut st = self.state.lock().unwrap();
             st.seen.push(Seen {
                 method,
@@ -110,10 +112,14 @@ impl FakeCp {
             (
                 st.script.get_mut(key).and_then(VecDeque::pop_front),
                 st.delay.get(key).copied(),
+                st.held.get(key).cloned(),
             )
         };
         if let Some(d) = delay {
             tokio::time::sleep(d).await;
+        }
+        if let Some(gate) = held {
+            gate.acquire().await.unwrap().forget();
         }
         let (status, text) = scripted.unwrap_or_else(|| match key {
             "provision" => (
@@ -150,6 +156,33 @@ impl FakeCp {
 
     pub fn delay(&self, key: &'static str, d: Duration) {
         self.state.lock().unwrap().delay.insert(key, d);
+    }
+
+    /// Hold every answer of a route until [`FakeCp::release`].
+    pub fn hold(&self, key: &'static str) {
+        self.state
+            .lock()
+            .unwrap()
+            .held
+            .insert(key, Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Let held answers of a route go, now and from now on.
+    pub fn release(&self, key: &'static str) {
+        if let Some(gate) = self.state.lock().unwrap().held.remove(key) {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    /// Wait (bounded) until a route has been called `n` times.
+    pub async fn wait_calls(&self, key: &str, n: usize) {
+        for _ in 0..1000 {
+            if self.seen_route(key).len() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{key} never reached {n} calls");
     }
 
     pub fn set_config(&self, body: &str) {
