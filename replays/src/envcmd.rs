@@ -72,7 +72,6 @@ pub fn env_listing(
         out.push('\n');
     }
     let width = names.iter().map(String::len).max().unwrap_or(0);
-    let mut missing = 0;
     for n in &names {
         let used = users
             .get(n)
@@ -89,7 +88,6 @@ pub fn env_listing(
                 display_value(n, v)
             )),
             None => {
-                missing += 1;
                 out.push_str(&format!("{n:<width$}  <not set>{used}\n"));
             }
         }
@@ -99,6 +97,5 @@ pub fn env_listing(
             out.push_str(&format!("  ! {}\n", resolver.missing_message(n)));
         }
     }
-    let _ = missing;
     Ok(out)
 }

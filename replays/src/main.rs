@@ -106,9 +106,9 @@ struct DriftArgs {
     /// The CP base URL to examine (a real or staging CP, or a recording).
     #[arg(long, env = "DRIFT_AGAINST")]
     against: String,
-    /// The stub to compare with.
+    /// The stub to compare with (default: an embedded cp-stub on an ephemeral loopback port).
     #[arg(long, env = "CP_STUB_BASE")]
-    stub: String,
+    stub: Option<String>,
     /// Org id the probes use.
     #[arg(long, env = "DRIFT_ORG", default_value = "org-drift-probe")]
     org: String,
@@ -206,16 +206,36 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                         .ok_or_else(|| anyhow::anyhow!("bad --header `{h}`: write \"Name: value\""))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            let rt = runtime()?;
+            // Without --stub, compare with this build's own stub, in-process.
+            let embedded = match &a.stub {
+                Some(_) => None,
+                None => Some(rt.block_on(cp_stub::start(cp_stub::Config {
+                    port: 0,
+                    ..Default::default()
+                }))?),
+            };
+            let stub = match &a.stub {
+                Some(s) => s.clone(),
+                None => embedded
+                    .as_ref()
+                    .map(cp_stub::Stub::base_url)
+                    .unwrap_or_default(),
+            };
             let opts = replays::DriftOptions {
                 against: a.against,
-                stub: a.stub,
+                stub,
                 org: a.org,
                 workspace: a.workspace,
                 headers,
                 routes: a.routes,
                 timeout: a.timeout,
             };
-            let results = runtime()?.block_on(replays::drift(&opts))?;
+            let results = rt.block_on(replays::drift(&opts));
+            if let Some(e) = embedded {
+                rt.block_on(e.shutdown());
+            }
+            let results = results?;
             let style = replays::report::text::Style {
                 color: a.color.enabled(),
                 quiet: false,

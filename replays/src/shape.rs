@@ -25,11 +25,17 @@ pub fn contract_diff(
                 },
             }),
             "type" => {
-                let actual = pointer(value, &v.path).map_or("missing", json_type);
+                let expected = schema_type(schema, &v.path);
+                let actual = match pointer(value, &v.path).map_or("missing", json_type) {
+                    // The shape notation does not tell integers from numbers
+                    // unless the contract does.
+                    "integer" if expected != "integer" => "number",
+                    t => t,
+                };
                 diffs.push(ShapeDifference {
                     path: v.path.clone(),
                     change: ShapeChange::TypeChanged {
-                        expected: schema_type(schema, &v.path),
+                        expected,
                         actual: actual.to_string(),
                     },
                 });

@@ -347,7 +347,7 @@ impl Checker<'_> {
                 .get_ref()
                 .name
                 .as_ref()
-                .map_or_else(|| format!("step {}", i + 1), |n| n.get_ref().clone());
+                .map_or_else(|| (i + 1).to_string(), |n| n.get_ref().clone());
             if step_names.contains(&name) {
                 self.err(
                     step.span(),
@@ -450,6 +450,7 @@ impl Checker<'_> {
                 if let Err(msg) = JsonPath::parse(js.path.get_ref()) {
                     self.err(js.path.span(), msg);
                 }
+                self.refs(&js.path.span(), js.path.get_ref(), &mut step_used);
                 if js.exists.is_none()
                     && js.equals.is_none()
                     && js.not_equals.is_none()
@@ -513,6 +514,7 @@ impl Checker<'_> {
                 if let Err(msg) = JsonPath::parse(path.get_ref()) {
                     self.err(path.span(), msg);
                 }
+                self.refs(&path.span(), path.get_ref(), &mut step_used);
             }
             if let Some(p) = &step.poll {
                 if let Some(iv) = p.interval {

@@ -106,7 +106,7 @@ pub fn render_replay(r: &ReplayReport, style: &Style) -> String {
         for e in &r.errors {
             out.push_str(&format!("  {} {e}\n", style.red("✗")));
         }
-        if let Some(o) = &r.output {
+        if let Some(o) = r.output.as_ref().filter(|o| !o.trim().is_empty()) {
             if failed || !style.quiet {
                 let lines: Vec<&str> = o.lines().collect();
                 let from = lines.len().saturating_sub(40);

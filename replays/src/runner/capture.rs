@@ -1,7 +1,5 @@
 //! `[step.capture]`: JSON path → variable for later steps.
 
-use serde_json::Value;
-
 use crate::format::jsonpath::JsonPath;
 use crate::report::Check;
 
@@ -17,9 +15,24 @@ pub fn capture(
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     for (var, path) in captures {
-        let label = format!("capture {var} = {}", path.get_ref());
-        let Ok(jp) = JsonPath::parse(path.get_ref()) else {
-            continue; // rejected by `check`
+        let raw = match scope.expand(path.get_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                checks.push(Check::fail(
+                    format!("capture {var}"),
+                    "a JSON path",
+                    format!("{e:?}"),
+                ));
+                continue;
+            }
+        };
+        let label = format!("capture {var} = {raw}");
+        let jp = match JsonPath::parse(&raw) {
+            Ok(jp) => jp,
+            Err(e) => {
+                checks.push(Check::fail(label, "a valid JSON path", e));
+                continue;
+            }
         };
         let Some(body) = &resp.json else {
             checks.push(Check::fail(
@@ -30,13 +43,7 @@ pub fn capture(
             continue;
         };
         match jp.resolve(body) {
-            Some(v) => {
-                let s = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                scope.capture(var, s);
-            }
+            Some(v) => scope.capture(var, v),
             None => checks.push(Check::fail(
                 label,
                 format!("a value at {}", path.get_ref()),

@@ -184,10 +184,19 @@ fn expected_value(v: &toml::Value, scope: &Scope<'_>) -> Result<Value, Expand> {
 }
 
 fn check_json(j: &JsonExpect, resp: &Response, scope: &Scope<'_>) -> Result<Vec<Check>, Expand> {
-    let path = j.path.get_ref();
+    let expanded = scope.expand(j.path.get_ref())?;
+    let path = &expanded;
     let mut out = Vec::new();
-    let Ok(jp) = JsonPath::parse(path) else {
-        return Ok(out); // rejected by `check`
+    let jp = match JsonPath::parse(path) {
+        Ok(jp) => jp,
+        Err(e) => {
+            out.push(Check::fail(
+                format!("{path} (JSON path)"),
+                "a valid JSON path",
+                e,
+            ));
+            return Ok(out);
+        }
     };
     let found = resp.json.as_ref().and_then(|b| jp.resolve(b));
     let missing = || {

@@ -311,8 +311,11 @@ pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         let stop = stop.clone();
         let fail_fast = opts.fail_fast;
         let print = opts.print;
+        // Permits are taken here, in file order, so replays start in order
+        // (with --jobs 1 the run is strictly sequential and deterministic).
+        let permit = workers.acquire_owned().await;
         set.spawn(async move {
-            let _permit = workers.acquire_owned().await;
+            let _permit = permit;
             let report = if stop.load(Ordering::SeqCst) {
                 let mut rep =
                     ReplayReport::bare(&r.name, r.path.clone(), kind_label(&r), Outcome::Skip);

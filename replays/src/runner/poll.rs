@@ -151,16 +151,18 @@ pub async fn run_step(
             report.duration = started.elapsed();
             if !ok && step.poll.is_some() {
                 let waited = crate::format::duration::format_duration(started.elapsed());
-                report.error.get_or_insert_with(String::new);
-                if let Some(e) = report.error.as_mut() {
-                    let prefix =
-                        format!("still failing after {attempts} attempts in {waited} of polling");
-                    *e = if e.is_empty() {
-                        prefix
-                    } else {
-                        format!("{prefix}: {e}")
-                    };
-                }
+                let prefix = if poll_deadline >= env.deadline {
+                    format!(
+                        "the replay's timeout of {} ran out while polling ({attempts} attempts in {waited})",
+                        crate::format::duration::format_duration(env.replay_timeout)
+                    )
+                } else {
+                    format!("still failing after {attempts} attempts in {waited} of polling")
+                };
+                report.error = Some(match report.error.take() {
+                    Some(e) => format!("{prefix}: {e}"),
+                    None => prefix,
+                });
             }
             return StepRun {
                 report,

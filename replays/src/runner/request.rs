@@ -192,9 +192,14 @@ pub fn classify(e: &reqwest::Error, url: &str) -> SendError {
         src = s.source();
     }
     if e.is_connect() {
+        // The innermost cause says it best ("Connection refused (os error 111)").
+        let mut inner: &dyn std::error::Error = e;
+        while let Some(s) = inner.source() {
+            inner = s;
+        }
         SendError::Unreachable {
             url: url.to_string(),
-            reason,
+            reason: inner.to_string(),
         }
     } else if e.is_builder() {
         SendError::Transport(format!("bad request to {url}: {reason}"))

@@ -278,6 +278,7 @@ pub struct Scope<'r> {
     builtins: BTreeMap<String, String>,
     local: BTreeMap<String, String>,
     captured: BTreeMap<String, String>,
+    captured_json: BTreeMap<String, serde_json::Value>,
 }
 
 impl<'r> Scope<'r> {
@@ -288,6 +289,7 @@ impl<'r> Scope<'r> {
             builtins,
             local: BTreeMap::new(),
             captured: BTreeMap::new(),
+            captured_json: BTreeMap::new(),
         }
     }
 
@@ -298,9 +300,20 @@ impl<'r> Scope<'r> {
         Ok(())
     }
 
-    /// Record a captured value.
-    pub fn capture(&mut self, name: &str, value: String) {
-        self.captured.insert(name.to_string(), value);
+    /// Record a captured value. Strings are kept as text; other JSON values
+    /// also keep their type, so `equals = "${ID}"` or a body field
+    /// `"${ID}"` alone substitutes the number, boolean, array or object.
+    pub fn capture(&mut self, name: &str, value: &serde_json::Value) {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        self.captured.insert(name.to_string(), text);
+        if value.is_string() {
+            self.captured_json.remove(name);
+        } else {
+            self.captured_json.insert(name.to_string(), value.clone());
+        }
     }
 
     /// Look a variable up.
@@ -327,7 +340,16 @@ impl<'r> Scope<'r> {
     pub fn expand_json(&self, v: &serde_json::Value) -> Result<serde_json::Value, Expand> {
         use serde_json::Value;
         Ok(match v {
-            Value::String(s) => Value::String(self.expand(s)?),
+            Value::String(s) => {
+                let whole = s
+                    .strip_prefix("${")
+                    .and_then(|r| r.strip_suffix('}'))
+                    .filter(|n| template::valid_name(n));
+                match whole.and_then(|n| self.captured_json.get(n)) {
+                    Some(typed) => typed.clone(),
+                    None => Value::String(self.expand(s)?),
+                }
+            }
             Value::Array(a) => Value::Array(
                 a.iter()
                     .map(|x| self.expand_json(x))
@@ -379,8 +401,14 @@ mod tests {
         s.set_local("E", "local-${C}").unwrap();
         assert_eq!(s.get("C").as_deref(), Some("file"));
         assert_eq!(s.get("E").as_deref(), Some("local-file"));
-        s.capture("A", "captured".into());
+        s.capture("A", &serde_json::json!("captured"));
         assert_eq!(s.expand("${A}/${REPLAY_ID}").unwrap(), "captured/r1");
+        s.capture("N", &serde_json::json!(7));
+        assert_eq!(
+            s.expand_json(&serde_json::json!({"n": "${N}", "s": "n=${N}", "a": "${A}"}))
+                .unwrap(),
+            serde_json::json!({"n": 7, "s": "n=7", "a": "captured"})
+        );
     }
 
     #[test]

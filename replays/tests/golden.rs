@@ -1,0 +1,471 @@
+//! Golden black-box tests, Hurl style: each folder under `tests/golden/`
+//! is a case. `case.toml` says which servers to start and how to run the
+//! `replays` binary; `stdout`, `stderr` and `exit` are what it must print
+//! and return. The binary runs with a clean environment, in the case folder.
+//!
+//! In the expected files `{{*}}` matches anything within a line (times),
+//! and these placeholders stand for values of the run:
+//! `{{STUB}}` (a fresh in-process cp-stub), `{{SECOND}}` (a second stub,
+//! for drift), `{{DEAD}}` (a closed port), `{{STALE}}` (a server that
+//! claims another contract), `{{TMP}}` (a temp folder for reports),
+//! `{{FINGERPRINT}}` (this build's contract fingerprint) and `rp-{{RUN}}-N`
+//! (replay ids).
+//!
+//! `UPDATE_GOLDEN=1 cargo test -p replays --test golden` rewrites the
+//! expected files from what the binary printed, with times turned into
+//! `{{*}}`; review the diff before committing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use contract::admin::FaultSpec;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    /// What the case shows.
+    #[allow(dead_code)]
+    description: String,
+    /// Arguments of `replays`.
+    args: Vec<String>,
+    /// Environment (on top of PATH and HOME).
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// Faults programmed on the stub before the run.
+    #[serde(default)]
+    faults: Vec<FaultSpec>,
+    /// Faults programmed on the second stub.
+    #[serde(default)]
+    second_faults: Vec<FaultSpec>,
+}
+
+/// Servers a case can use.
+struct Servers {
+    stub: cp_stub::Stub,
+    second: cp_stub::Stub,
+    stale: String,
+    dead: String,
+}
+
+async fn stale_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"name":"cp-stub","version":"0.0.1","git_sha":"0ld5ha","contract":"00000000deadbeef"}"#;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn program(base: &str, faults: &[FaultSpec]) {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for f in faults {
+        let r = client
+            .post(format!("{base}/__/stub/faults"))
+            .json(f)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "programming fault {f:?}");
+    }
+}
+
+async fn servers() -> Servers {
+    let cfg = || cp_stub::Config {
+        port: 0,
+        ..Default::default()
+    };
+    Servers {
+        stub: cp_stub::start(cfg()).await.unwrap(),
+        second: cp_stub::start(cfg()).await.unwrap(),
+        stale: stale_server().await,
+        dead: dead_url(),
+    }
+}
+
+struct Placeholders(Vec<(String, &'static str)>);
+
+impl Placeholders {
+    fn fill(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for (value, name) in &self.0 {
+            out = out.replace(name, value);
+        }
+        out
+    }
+    fn normalize(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for (value, name) in &self.0 {
+            out = out.replace(value.as_str(), name);
+        }
+        let run = regex::Regex::new(r"rp-[0-9a-f]{8}-").unwrap();
+        run.replace_all(&out, "rp-{{RUN}}-").into_owned()
+    }
+}
+
+/// Turn times into wildcards (for UPDATE_GOLDEN).
+fn wildcard_times(s: &str) -> String {
+    let rules = [
+        (r"\b\d+ ms\b", "{{*}} ms"),
+        (r"\b\d+\.\d s\b", "{{*}} s"),
+        (r"\+\d+ms\b", "+{{*}}ms"),
+        (r"in [0-9.]+m?s of polling", "in {{*}} of polling"),
+        (
+            r"\(\d+ attempts in [0-9.]+m?s\)",
+            "({{*}} attempts in {{*}})",
+        ),
+        (r", \d+ attempts\)", ", {{*}} attempts)"),
+    ];
+    let mut out = s.to_string();
+    for (re, with) in rules {
+        out = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&out, with)
+            .into_owned();
+    }
+    out
+}
+
+fn line_matches(pattern: &str, line: &str) -> bool {
+    if !pattern.contains("{{*}}") {
+        return pattern == line;
+    }
+    let re: Vec<String> = pattern.split("{{*}}").map(regex::escape).collect();
+    regex::Regex::new(&format!("^{}$", re.join(".*")))
+        .unwrap()
+        .is_match(line)
+}
+
+fn compare(what: &str, expected: &str, actual: &str) -> Option<String> {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let mut diff = String::new();
+    for i in 0..e.len().max(a.len()) {
+        let (el, al) = (e.get(i).copied(), a.get(i).copied());
+        let ok = matches!((el, al), (Some(p), Some(l)) if line_matches(p, l));
+        if !ok {
+            diff.push_str(&format!(
+                "  line {}:\n    expected: {}\n    actual:   {}\n",
+                i + 1,
+                el.unwrap_or("<none>"),
+                al.unwrap_or("<none>")
+            ));
+            if diff.lines().count() > 30 {
+                break;
+            }
+        }
+    }
+    (!diff.is_empty()).then(|| format!("{what} differs:\n{diff}--- actual {what} ---\n{actual}"))
+}
+
+fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
+    let spec: CaseSpec = toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap())
+        .map_err(|e| format!("case.toml: {e}"))?;
+    let s = rt.block_on(servers());
+    rt.block_on(program(&s.stub.base_url(), &spec.faults));
+    rt.block_on(program(&s.second.base_url(), &spec.second_faults));
+    let tmp = tempfile::tempdir().unwrap();
+    let ph = Placeholders(vec![
+        (tmp.path().display().to_string(), "{{TMP}}"),
+        (s.stub.base_url(), "{{STUB}}"),
+        (s.second.base_url(), "{{SECOND}}"),
+        (s.stale.clone(), "{{STALE}}"),
+        (s.dead.clone(), "{{DEAD}}"),
+        (contract::fingerprint().to_string(), "{{FINGERPRINT}}"),
+    ]);
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .timeout(Duration::from_secs(60));
+    for (k, v) in &spec.env {
+        cmd.env(k, ph.fill(v));
+    }
+    for a in &spec.args {
+        cmd.arg(ph.fill(a));
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run replays: {e}"))?;
+    let stdout = ph.normalize(&String::from_utf8_lossy(&out.stdout));
+    let stderr = ph.normalize(&String::from_utf8_lossy(&out.stderr));
+    let code = out.status.code().unwrap_or(-1);
+    rt.block_on(async {
+        s.stub.shutdown().await;
+        s.second.shutdown().await;
+    });
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(dir.join("stdout"), wildcard_times(&stdout)).unwrap();
+        std::fs::write(dir.join("stderr"), wildcard_times(&stderr)).unwrap();
+        std::fs::write(dir.join("exit"), format!("{code}\n")).unwrap();
+        return Ok(());
+    }
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .map_err(|e| format!("{f}: {e} (run with UPDATE_GOLDEN=1 to create it)"))
+    };
+    let mut problems = Vec::new();
+    let want_code: i32 = read("exit")?
+        .trim()
+        .parse()
+        .map_err(|e| format!("exit: {e}"))?;
+    if want_code != code {
+        problems.push(format!(
+            "exit status: expected {want_code}, actual {code}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+        ));
+    }
+    problems.extend(compare("stdout", &read("stdout")?, &stdout));
+    problems.extend(compare("stderr", &read("stderr")?, &stderr));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn golden_cases() {
+    let rt = runtime();
+    let only = std::env::var("GOLDEN_CASE").ok();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("case.toml").is_file())
+        .filter(|p| only.as_deref().is_none_or(|o| p.ends_with(o)))
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no golden cases found");
+    let mut failures = Vec::new();
+    for d in &dirs {
+        if let Err(e) = run_case(&rt, d) {
+            failures.push(format!(
+                "=== {} ===\n{e}",
+                d.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n")
+    );
+}
+
+/// The reports, parsed back: JUnit with quick-junit's reader, JSON with serde.
+#[test]
+fn junit_and_json_reports_parse_back() {
+    let rt = runtime();
+    let s = rt.block_on(servers());
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("junit.xml");
+    let json = tmp.path().join("report.json");
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
+        .current_dir(golden_dir().join("every-result-kind"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CP_STUB_BASE", s.stub.base_url())
+        .args(["run", "--dir", "replays", "--junit"])
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    assert_eq!(report.test_suites.len(), 1);
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "replays");
+    let by_name: BTreeMap<&str, &quick_junit::TestCase> = suite
+        .test_cases
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    assert!(matches!(
+        by_name["kind-pass"].status,
+        TestCaseStatus::Success { .. }
+    ));
+    match &by_name["kind-fail"].status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            message,
+            description,
+            ..
+        } => {
+            assert!(message.as_ref().unwrap().as_str().contains("status is 418"));
+            let text = description.as_ref().unwrap().as_str();
+            assert!(text.contains("reproduce: curl -sS -i"), "{text}");
+            assert!(
+                text.contains("[this replay]"),
+                "journal slice in the failure: {text}"
+            );
+        }
+        other => panic!("kind-fail: {other:?}"),
+    }
+    assert!(matches!(
+        by_name["kind-error"].status,
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Error,
+            ..
+        }
+    ));
+    assert!(
+        matches!(&by_name["kind-xpass"].status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, ty: Some(t), .. } if t.as_str() == "XPASS")
+    );
+    assert!(matches!(
+        &by_name["kind-skip"].status,
+        TestCaseStatus::Skipped { .. }
+    ));
+    assert!(
+        matches!(&by_name["kind-xfail"].status, TestCaseStatus::Skipped { ty: Some(t), .. } if t.as_str() == "xfail")
+    );
+
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["summary"]["total"], 6);
+    assert_eq!(doc["counts"]["xpass"], 1);
+    let outcomes: BTreeMap<String, String> = doc["replays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(outcomes["kind-fail"], "FAIL");
+    assert_eq!(outcomes["kind-xfail"], "XFAIL");
+    let fail = doc["replays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "kind-fail")
+        .unwrap();
+    assert!(fail["bundle"]["curl"]
+        .as_str()
+        .unwrap()
+        .starts_with("curl "));
+    assert_eq!(fail["steps"][0]["checks"][0]["expected"], "418");
+    rt.block_on(async {
+        s.stub.shutdown().await;
+        s.second.shutdown().await;
+    });
+}
+
+/// `--jobs 4` over replays that assert exact counters while others hammer
+/// the same routes: every exact assertion holds, every time (incident D11).
+#[test]
+fn parallel_jobs_keep_exact_counters() {
+    let rt = runtime();
+    let s = rt.block_on(servers());
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..6 {
+        std::fs::write(
+            dir.path().join(format!("exact-{i}.toml")),
+            format!(
+                r#"name = "exact-{i}"
+[[step]]
+name = "provision"
+request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "w-${{REPLAY_ID}}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
+expect.status = 201
+expect.counters = [{{ counter = "provision_calls", delta = 1 }}, {{ counter = "total_requests", delta = 1 }}]
+[[step]]
+name = "config"
+request = {{ url = "${{CP_STUB_BASE}}/cp/tenants/config", headers = {{ "X-Molecule-Org-Id" = "org-shared" }} }}
+expect.counters = [{{ counter = "tenants_config_calls", delta = 1 }}, {{ counter = "provision_calls", delta = 1, since = "provision" }}]
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(format!("noise-{i}.toml")),
+            format!(
+                r#"name = "noise-{i}"
+requires = ["CP_STUB_BASE"]
+[[step]]
+request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "n-{i}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
+expect.status = 201
+[[step]]
+request = {{ url = "${{CP_STUB_BASE}}/cp/tenants/config", headers = {{ "X-Molecule-Org-Id" = "org-shared" }} }}
+expect.status = 200
+[[step]]
+request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "m-{i}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
+expect.status = 201
+"#
+            ),
+        )
+        .unwrap();
+    }
+    for round in 0..3 {
+        let json = dir.path().join(format!("r{round}.json"));
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CP_STUB_BASE", s.stub.base_url())
+            .args(["run", "-q", "--jobs", "4", "--dir"])
+            .arg(dir.path())
+            .arg("--json")
+            .arg(&json)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "round {round}:\n{stdout}");
+        assert!(
+            stdout.contains("Replay summary: 12 passed, 0 failed, 0 skipped (of 12 total)"),
+            "{stdout}"
+        );
+    }
+    rt.block_on(async {
+        s.stub.shutdown().await;
+        s.second.shutdown().await;
+    });
+}
