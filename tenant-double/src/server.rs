@@ -42,7 +42,11 @@ pub(crate) async fn serve(
                 }
             }
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // e.g. out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
                 while conns.try_join_next().is_some() {}
                 let shared = Arc::clone(&shared);
                 let mut stop = shutdown.clone();
