@@ -26,12 +26,18 @@ impl ColorChoice {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
-            }
+            ColorChoice::Auto => auto_color(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::io::stdout().is_terminal(),
+            ),
         }
     }
+}
+
+/// `auto`: colour on a terminal unless `NO_COLOR` is set to anything
+/// non-empty (<https://no-color.org>).
+pub fn auto_color(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Rendering options.
@@ -213,6 +219,17 @@ pub fn render_summary(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_color_and_terminals() {
+        use std::ffi::OsStr;
+        assert!(auto_color(None, true));
+        assert!(!auto_color(None, false));
+        assert!(!auto_color(Some(OsStr::new("1")), true));
+        assert!(auto_color(Some(OsStr::new("")), true));
+        assert!(ColorChoice::Always.enabled());
+        assert!(!ColorChoice::Never.enabled());
+    }
 
     #[test]
     fn failing_check_shows_expected_and_actual() {

@@ -423,3 +423,94 @@ fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run_dir(files: &[(&str, &str)], base: &str) -> Summary {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, src) in files {
+            std::fs::write(dir.path().join(name), src).unwrap();
+        }
+        run(&RunOptions {
+            dir: dir.path().to_path_buf(),
+            env_file: EnvFile::Disabled,
+            process_env: Some(BTreeMap::from([(
+                "CP_STUB_BASE".to_string(),
+                base.to_string(),
+            )])),
+            print: false,
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn library_run_and_reset_between_baseline_and_check() {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = stub.base_url();
+        let s = run_dir(
+            &[
+                (
+                    "a.toml",
+                    r#"name = "reset-in-between"
+[[step]]
+name = "first"
+request = { url = "${CP_STUB_BASE}/cp/auth/me" }
+[[step]]
+name = "reset"
+request = { method = "POST", url = "${CP_STUB_BASE}/__/stub/reset" }
+expect.counters = [{ counter = "auth_me_calls", delta = 1, since = "first" }]
+"#,
+                ),
+                (
+                    "b.toml",
+                    r#"name = "plain"
+[[step]]
+request = { url = "${CP_STUB_BASE}/healthz" }
+expect.status = 200
+"#,
+                ),
+            ],
+            &base,
+        )
+        .await;
+        assert_eq!(s.replays.len(), 2);
+        let a = &s.replays[0];
+        assert_eq!(a.outcome, Outcome::Fail);
+        let check = &a.steps[1].checks[0];
+        assert!(
+            check
+                .actual
+                .as_deref()
+                .unwrap()
+                .contains("the stub was reset after the baseline"),
+            "{check:?}"
+        );
+        assert!(a.bundle.is_some());
+        assert_eq!(s.replays[1].outcome, Outcome::Pass);
+        assert_eq!(s.exit_code(), 1);
+        stub.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_to_run_is_a_configuration_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = run(&RunOptions {
+            dir: dir.path().to_path_buf(),
+            env_file: EnvFile::Disabled,
+            print: false,
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, RunError::NothingToRun(_)), "{e}");
+    }
+}
