@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Build the cp-harness images with no registry access.
+#
+#   docker/build-images.sh                # static binaries + FROM scratch images
+#   docker/build-images.sh --from-source  # docker/Dockerfile (needs registry access)
+#   docker/build-images.sh --force        # rebuild the images even if up to date
+#   docker/build-images.sh --no-cargo     # package the binaries already in docker/dist/
+#
+# Default flow: build cp-stub, tenant-double, seed and replays statically
+# (glibc, -C target-feature=+crt-static) into a dedicated target dir, copy
+# them to docker/dist/, then `docker build` docker/Dockerfile.scratch three
+# times: targets cp-stub (/cp-stub), tenant-double (/tenant-double) and
+# tools (/seed, /replays). Images are rebuilt only when the binaries, the
+# rootfs or the Dockerfile changed (a content hash is kept in the label
+# cp-harness.content); cargo itself is incremental.
+#
+# Environment:
+#   CP_HARNESS_STATIC_TARGET_DIR  cargo target dir of the static build [target/static]
+#   CP_HARNESS_TARGET             target triple [the host's, e.g. x86_64-unknown-linux-gnu]
+#   CP_HARNESS_PROFILE            cargo profile [release]
+#   CP_STUB_IMAGE / TENANT_DOUBLE_IMAGE / TOOLS_IMAGE   tags to build
+#                                 [cp-harness/cp-stub:local, cp-harness/tenant-double:local, cp-harness:local]
+#   CP_HARNESS_MAX_IMAGE_MB       warn when the image is larger [15]
+#
+# Prints one line per image with its size and writes docker/dist/image-sizes.txt.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+FROM_SOURCE=0
+FORCE=0
+NO_CARGO=0
+for arg in "$@"; do
+  case "$arg" in
+    --from-source) FROM_SOURCE=1 ;;
+    --force) FORCE=1 ;;
+    --no-cargo) NO_CARGO=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "build-images.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+CP_STUB_IMAGE=${CP_STUB_IMAGE:-cp-harness/cp-stub:local}
+TENANT_DOUBLE_IMAGE=${TENANT_DOUBLE_IMAGE:-cp-harness/tenant-double:local}
+TOOLS_IMAGE=${TOOLS_IMAGE:-cp-harness:local}
+MAX_MB=${CP_HARNESS_MAX_IMAGE_MB:-15}
+BINS=(cp-stub tenant-double seed replays)
+# target -> tag
+TARGETS=("cp-stub=$CP_STUB_IMAGE" "tenant-double=$TENANT_DOUBLE_IMAGE" "tools=$TOOLS_IMAGE")
+
+log() { printf '[build-images] %s\n' "$*" >&2; }
+die() {
+  printf '[build-images] error: %s\n' "$*" >&2
+  exit 1
+}
+
+command -v docker >/dev/null || die "docker not found: install Docker (Debian: apt-get install -y docker.io)"
+docker info >/dev/null 2>&1 || die "the Docker engine does not answer (docker info failed): start dockerd"
+
+git_sha() { git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown; }
+
+# docker build with its (chatty) output shown only on failure.
+docker_build() {
+  local out
+  if ! out=$(docker build "$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "docker build $* failed"
+  fi
+}
+
+if [[ $FROM_SOURCE == 1 ]]; then
+  sha=$(git_sha)
+  for pair in "${TARGETS[@]}"; do
+    target=${pair%%=*} tag=${pair#*=}
+    log "docker build -f docker/Dockerfile --target $target -t $tag . (from source; pulls rust and distroless)"
+    docker_build -f docker/Dockerfile --target "$target" --build-arg GIT_SHA="$sha" -t "$tag" .
+  done
+else
+  TRIPLE=${CP_HARNESS_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
+  PROFILE=${CP_HARNESS_PROFILE:-release}
+  STATIC_DIR=${CP_HARNESS_STATIC_TARGET_DIR:-$ROOT/target/static}
+  case "$PROFILE" in
+    dev) profile_dir=debug ;;
+    *) profile_dir=$PROFILE ;;
+  esac
+  out_dir="$STATIC_DIR/$TRIPLE/$profile_dir"
+
+  # --target keeps RUSTFLAGS off build scripts and proc macros (which must
+  # stay dynamic); only the four binaries and their dependencies are static.
+  mkdir -p docker/dist
+  if [[ $NO_CARGO == 0 ]]; then
+    log "cargo build --profile $PROFILE --target $TRIPLE (static, +crt-static) into $STATIC_DIR"
+    start=$(date +%s)
+    RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$STATIC_DIR" \
+      cargo build --profile "$PROFILE" --target "$TRIPLE" \
+      --bin cp-stub --bin tenant-double --bin seed --bin replays
+    log "static build: $(($(date +%s) - start)) s"
+    for bin in "${BINS[@]}"; do
+      src="$out_dir/$bin"
+      [[ -x $src ]] || die "$src was not built"
+      cmp -s "$src" "docker/dist/$bin" || cp -f "$src" "docker/dist/$bin"
+    done
+  fi
+  for bin in "${BINS[@]}"; do
+    [[ -x docker/dist/$bin ]] || die "docker/dist/$bin is missing (run without --no-cargo)"
+    # A dynamically linked binary would not start in a FROM scratch image.
+    if command -v readelf >/dev/null && readelf -l "docker/dist/$bin" | grep -q 'program interpreter'; then
+      die "docker/dist/$bin is dynamically linked (has a program interpreter): build it with RUSTFLAGS='-C target-feature=+crt-static' and --target"
+    fi
+  done
+
+  # Content hash of everything the image is made of.
+  content=$(
+    {
+      sha256sum docker/Dockerfile.scratch
+      (cd docker && find rootfs -type f -print0 | sort -z | xargs -0 sha256sum)
+      (cd docker/dist && sha256sum "${BINS[@]}")
+    } | sha256sum | cut -c1-16
+  )
+  sha=$(git_sha)
+  for pair in "${TARGETS[@]}"; do
+    target=${pair%%=*} tag=${pair#*=}
+    have=$(docker image inspect -f '{{index .Config.Labels "cp-harness.content"}}' "$tag" 2>/dev/null || true)
+    if [[ $FORCE == 0 && $have == "$content" ]]; then
+      log "$tag is up to date (content $content)"
+      continue
+    fi
+    log "docker build -f docker/Dockerfile.scratch --target $target -t $tag docker"
+    docker_build -f docker/Dockerfile.scratch --target "$target" \
+      --build-arg GIT_SHA="$sha" --label "cp-harness.content=$content" -t "$tag" docker
+  done
+fi
+
+# Sizes (uncompressed, as `docker images` shows them).
+sizes_file=docker/dist/image-sizes.txt
+mkdir -p docker/dist
+: >"$sizes_file"
+for pair in "${TARGETS[@]}"; do
+  tag=${pair#*=}
+  bytes=$(docker image inspect -f '{{.Size}}' "$tag")
+  mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
+  printf '%s %s bytes (%s MB)\n' "$tag" "$bytes" "$mb" | tee -a "$sizes_file"
+  if awk -v b="$bytes" -v m="$MAX_MB" 'BEGIN { exit !(b > m * 1000000) }'; then
+    log "WARNING: $tag is $mb MB, above the $MAX_MB MB target"
+  fi
+done
+if [[ $FROM_SOURCE == 0 ]]; then
+  for bin in "${BINS[@]}"; do
+    printf '  /%s %s bytes\n' "$bin" "$(stat -c %s "docker/dist/$bin")" | tee -a "$sizes_file"
+  done
+fi
