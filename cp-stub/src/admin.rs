@@ -88,9 +88,19 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
                 ),
             }
         }
-        ("/version", _) => respond(200, app.version_json.clone()),
-        ("/contract", _) => respond(200, app.contract_json.clone()),
-        ("/openapi.json", _) => respond(200, app.openapi_json.clone()),
+        ("/version", _) => respond(200, json_bytes(&crate::version_info())),
+        ("/contract", _) => respond(
+            200,
+            app.contract_json
+                .get_or_init(|| json_bytes(&contract::ROUTES))
+                .clone(),
+        ),
+        ("/openapi.json", _) => respond(
+            200,
+            app.openapi_json
+                .get_or_init(|| json_bytes(&contract::openapi()))
+                .clone(),
+        ),
         _ => respond(500, error_body("cp-stub: admin dispatch gap")),
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -54,9 +54,9 @@ pub(crate) struct App {
     pub shared: Shared,
     pub logger: Logger,
     pub local_addr: SocketAddr,
-    pub contract_json: Bytes,
-    pub openapi_json: Bytes,
-    pub version_json: Bytes,
+    /// Built on first use: keeps start-up fast and idle memory small.
+    pub contract_json: OnceLock<Bytes>,
+    pub openapi_json: OnceLock<Bytes>,
 }
 
 pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
@@ -210,9 +210,8 @@ impl App {
             shared: Shared::new(config.journal_capacity),
             logger,
             local_addr,
-            contract_json: json_bytes(&contract::ROUTES),
-            openapi_json: json_bytes(&contract::openapi()),
-            version_json: json_bytes(&crate::version_info()),
+            contract_json: OnceLock::new(),
+            openapi_json: OnceLock::new(),
             config,
         }
     }
@@ -330,7 +329,7 @@ impl App {
             status: 0,
             duration_us: 0,
             headers: Vec::new(),
-            auth: Vec::new(),
+            auth: 0,
             body: None,
             body_truncated_from: None,
             response: None,

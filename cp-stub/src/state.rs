@@ -16,7 +16,7 @@ use contract::admin::{
     Fault, FaultSpec, JournalEntry, JournalPage, RecordedViolation, StubState, Unmatched, REDACTED,
 };
 use contract::{Route, Violation, ROUTES};
-use http::{HeaderName, HeaderValue, Method};
+use http::Method;
 use serde_json::Value;
 
 use crate::redact;
@@ -54,10 +54,11 @@ pub(crate) struct Record {
     pub org: Option<String>,
     pub status: u16,
     pub duration_us: u64,
-    /// Request headers; credential values already replaced by `<redacted>`.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Names of the credential headers that arrived.
-    pub auth: Vec<&'static str>,
+    /// Request headers as `name:value\n` lines in one buffer (one
+    /// allocation per request); credential values already `<redacted>`.
+    pub headers: Vec<u8>,
+    /// Bit i set = `REDACTED_HEADERS[i]` arrived.
+    pub auth: u8,
     pub body: Option<Bytes>,
     /// Size of the body when `body` holds only its first bytes.
     pub body_truncated_from: Option<usize>,
@@ -82,32 +83,41 @@ impl Record {
 
     /// Copy headers, redacting credentials; records which credentials came.
     pub(crate) fn set_headers(&mut self, headers: &http::HeaderMap) {
-        self.headers.reserve(headers.len());
+        let mut size = 0;
         for (name, value) in headers {
-            if let Some(cred) = contract::admin::REDACTED_HEADERS
+            size += name.as_str().len() + value.len() + 2;
+        }
+        self.headers.reserve(size);
+        for (name, value) in headers {
+            self.headers.extend_from_slice(name.as_str().as_bytes());
+            self.headers.push(b':');
+            match contract::admin::REDACTED_HEADERS
                 .iter()
-                .find(|h| **h == name.as_str())
+                .position(|h| *h == name.as_str())
             {
-                if !self.auth.contains(cred) {
-                    self.auth.push(cred);
+                Some(i) => {
+                    self.auth |= 1 << i;
+                    self.headers.extend_from_slice(REDACTED.as_bytes());
                 }
-                self.headers
-                    .push((name.clone(), HeaderValue::from_static(REDACTED)));
-            } else {
-                // A fresh copy: do not pin the connection's read buffer.
-                let copy = HeaderValue::from_bytes(value.as_bytes())
-                    .unwrap_or_else(|_| HeaderValue::from_static(""));
-                self.headers.push((name.clone(), copy));
+                // Header values never contain `\n` (hyper refuses them).
+                None => self.headers.extend_from_slice(value.as_bytes()),
             }
+            self.headers.push(b'\n');
         }
     }
 
     fn render(&self) -> JournalEntry {
         let mut headers = BTreeMap::new();
-        for (name, value) in &self.headers {
-            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        for line in self
+            .headers
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let colon = line.iter().position(|b| *b == b':').unwrap_or(line.len());
+            let name = String::from_utf8_lossy(&line[..colon]).into_owned();
+            let text = String::from_utf8_lossy(line.get(colon + 1..).unwrap_or(&[])).into_owned();
             headers
-                .entry(name.as_str().to_string())
+                .entry(name)
                 .and_modify(|v: &mut String| {
                     v.push_str(", ");
                     v.push_str(&text);
@@ -132,7 +142,12 @@ impl Record {
             status: self.status,
             duration_us: self.duration_us,
             headers,
-            auth: self.auth.iter().map(|s| (*s).to_string()).collect(),
+            auth: contract::admin::REDACTED_HEADERS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.auth & (1 << i) != 0)
+                .map(|(_, h)| (*h).to_string())
+                .collect(),
             body,
             response: self.response.as_ref().map(|b| redact::body_value(b)),
             violations: self.violations.clone(),
