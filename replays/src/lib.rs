@@ -103,12 +103,15 @@
 pub mod drift;
 pub mod envcmd;
 pub mod format;
+pub mod gate;
 pub mod report;
 pub mod runner;
 pub mod shape;
+pub mod stack;
 
 pub use drift::{drift, DriftError, DriftOptions, RouteDrift};
 pub use envcmd::{check, env_listing, CheckSummary};
+pub use gate::{gate, GateError, GateOptions, GateOutcome, Phase, StackChoice};
 pub use report::text::ColorChoice;
 pub use report::{Outcome, ReplayReport, Summary};
 pub use runner::vars::{EnvFile, Resolver};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use replays::format::duration::parse_duration;
 use replays::runner::vars::parse_flags;
-use replays::{ColorChoice, EnvFile};
+use replays::stack::{BuildPolicy, ComposeOptions, StackOptions};
+use replays::{ColorChoice, EnvFile, GateOptions, StackChoice};
 
 /// The cp-harness replay runner.
 ///
@@ -40,6 +41,11 @@ enum Command {
     },
     /// Send every contract probe to another CP base and to the stub; report shape drift.
     Drift(DriftArgs),
+    /// The whole CI job: stack up (embedded or compose), seed, run every replay, down.
+    ///
+    /// Same output, exit codes and reports as `run`; a stack or seed failure
+    /// is exit 1 with its cause. Phase timings go to stderr.
+    Gate(GateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,11 +73,18 @@ impl VarArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
+    #[command(flatten)]
+    common: CommonRunArgs,
+    #[command(flatten)]
+    vars: VarArgs,
+}
+
+/// The flags `run` and `gate` share.
+#[derive(Debug, Args)]
+struct CommonRunArgs {
     /// Replay folder (*.toml and *.sh files).
     #[arg(long, env = "REPLAYS_DIR", default_value = replays::DEFAULT_DIR)]
     dir: PathBuf,
-    #[command(flatten)]
-    vars: VarArgs,
     /// Run only replays whose name contains this text.
     #[arg(long, env = "REPLAYS_FILTER")]
     filter: Option<String>,
@@ -99,6 +112,85 @@ struct RunArgs {
     /// Print only failures and result lines.
     #[arg(long, short)]
     quiet: bool,
+}
+
+impl CommonRunArgs {
+    fn options(self, env_file: EnvFile, vars: Vec<(String, String)>) -> replays::RunOptions {
+        replays::RunOptions {
+            dir: self.dir,
+            env_file,
+            vars,
+            process_env: None,
+            filter: self.filter,
+            jobs: self.jobs.max(1),
+            fail_fast: self.fail_fast,
+            replay_timeout: self.timeout,
+            step_timeout: self.step_timeout,
+            junit: self.junit,
+            json: self.json,
+            color: self.color,
+            quiet: self.quiet,
+            print: true,
+        }
+    }
+}
+
+/// Which stack `gate` brings up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StackKind {
+    /// cp-stub, tenant alpha and tenant beta in this process, on 127.0.0.1 ephemeral ports.
+    Embedded,
+    /// compose.yml through `docker compose` (v2) or `docker-compose` (1.29).
+    Compose,
+}
+
+#[derive(Debug, Args)]
+struct GateArgs {
+    /// The stack to bring up.
+    #[arg(long, env = "REPLAYS_STACK", value_enum, default_value_t = StackKind::Embedded)]
+    stack: StackKind,
+    #[command(flatten)]
+    common: CommonRunArgs,
+    /// Overall timeout of seed (which also waits for the stack's health), e.g. 120s.
+    #[arg(long, env = "SEED_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    seed_timeout: Duration,
+    /// compose: the compose file (its folder holds docker/build-images.sh).
+    #[arg(long, env = "GATE_COMPOSE_FILE", default_value = "compose.yml")]
+    compose_file: PathBuf,
+    /// compose: project name [cp-harness-gate-<pid>; cp-harness with --keep-up].
+    #[arg(long, env = "COMPOSE_PROJECT_NAME")]
+    project: Option<String>,
+    /// compose: the compose command ["docker compose" when it works, else docker-compose].
+    #[arg(long, env = "COMPOSE")]
+    compose_command: Option<String>,
+    /// compose: when to run docker/build-images.sh.
+    #[arg(long, value_enum, default_value_t = BuildPolicy::IfMissing)]
+    build: BuildPolicy,
+    /// compose: never build the images (same as --build never; env CP_HARNESS_NO_BUILD=1).
+    #[arg(long, env = "CP_HARNESS_NO_BUILD")]
+    no_build: bool,
+    /// compose: leave the stack up afterwards (env KEEP_UP=1).
+    #[arg(long, env = "KEEP_UP")]
+    keep_up: bool,
+    /// compose: how long the services may take to become healthy, e.g. 120s
+    /// (env GATE_UP_TIMEOUT, in seconds as for docker/compose-gate.sh).
+    #[arg(long, env = "GATE_UP_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    up_timeout: Duration,
+    /// compose: host port of cp-stub.
+    #[arg(long, env = "CP_STUB_PORT", default_value_t = 9090)]
+    stub_port: u16,
+    /// compose: host port of tenant alpha.
+    #[arg(long, env = "ALPHA_PORT", default_value_t = 8081)]
+    alpha_port: u16,
+    /// compose: host port of tenant beta.
+    #[arg(long, env = "BETA_PORT", default_value_t = 8082)]
+    beta_port: u16,
+    /// compose: the stub image.
+    #[arg(long, env = "CP_STUB_IMAGE", default_value = replays::stack::compose::DEFAULT_STUB_IMAGE)]
+    stub_image: String,
+    /// compose: the tenants' image (a real workspace-server image works too).
+    #[arg(long, env = "TENANT_IMAGE", default_value = replays::stack::compose::DEFAULT_TENANT_IMAGE)]
+    tenant_image: String,
 }
 
 #[derive(Debug, Args)]
@@ -177,24 +269,50 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Run(a) => {
-            let opts = replays::RunOptions {
-                dir: a.dir,
-                env_file: a.vars.env_file(),
-                vars: parse_flags(&a.vars.vars)?,
-                process_env: None,
-                filter: a.filter,
-                jobs: a.jobs.max(1),
-                fail_fast: a.fail_fast,
-                replay_timeout: a.timeout,
-                step_timeout: a.step_timeout,
-                junit: a.junit,
-                json: a.json,
-                color: a.color,
-                quiet: a.quiet,
-                print: true,
-            };
+            let opts = a
+                .common
+                .options(a.vars.env_file(), parse_flags(&a.vars.vars)?);
             let summary = runtime()?.block_on(replays::run(&opts))?;
             Ok(u8::try_from(summary.exit_code()).unwrap_or(1))
+        }
+        Command::Gate(a) => {
+            let stack = match a.stack {
+                StackKind::Embedded => StackChoice::Embedded(StackOptions::default()),
+                StackKind::Compose => StackChoice::Compose(ComposeOptions {
+                    project: a
+                        .project
+                        .filter(|p| !p.trim().is_empty())
+                        .unwrap_or_else(|| ComposeOptions::default_project(a.keep_up)),
+                    compose_file: a.compose_file,
+                    command: a.compose_command.filter(|c| !c.trim().is_empty()),
+                    build: if a.no_build {
+                        BuildPolicy::Never
+                    } else {
+                        a.build
+                    },
+                    keep_up: a.keep_up,
+                    up_timeout: a.up_timeout,
+                    stub_port: a.stub_port,
+                    alpha_port: a.alpha_port,
+                    beta_port: a.beta_port,
+                    stub_image: a.stub_image,
+                    tenant_image: a.tenant_image,
+                    progress: true,
+                }),
+            };
+            let opts = GateOptions {
+                stack,
+                run: a.common.options(EnvFile::Disabled, Vec::new()),
+                seed_timeout: a.seed_timeout,
+                progress: true,
+            };
+            match runtime()?.block_on(replays::gate(&opts)) {
+                Ok(outcome) => Ok(u8::try_from(outcome.exit_code).unwrap_or(1)),
+                Err(e) => {
+                    eprintln!("replays gate: {e}");
+                    Ok(2)
+                }
+            }
         }
         Command::Drift(a) => {
             let headers = a

@@ -407,6 +407,9 @@ impl Checker<'_> {
                     }
                 }
             }
+            if let Some(b) = &step.because {
+                self.refs(&b.span(), b.get_ref(), &mut step_used);
+            }
             let e = &step.expect;
             if let Some(s) = &e.schema {
                 if contract::schema(s.get_ref()).is_err() {
@@ -484,6 +487,9 @@ impl Checker<'_> {
                 {
                     self.value_refs(&j.span(), v, &mut step_used);
                 }
+                if let Some(b) = &js.because {
+                    self.refs(&j.span(), b, &mut step_used);
+                }
             }
             for c in &e.counters {
                 uses_counters = true;
@@ -498,6 +504,9 @@ impl Checker<'_> {
                 }
                 if let Some(o) = &ce.org {
                     self.refs(&c.span(), o, &mut step_used);
+                }
+                if let Some(b) = &ce.because {
+                    self.refs(&c.span(), b, &mut step_used);
                 }
                 if let Some(since) = &ce.since {
                     match step_names.iter().position(|n| n == since.get_ref()) {

@@ -62,6 +62,10 @@ pub struct Step {
     pub capture: BTreeMap<String, Spanned<String>>,
     /// Repeat the step until its expectations hold.
     pub poll: Option<Poll>,
+    /// Why the step matters, printed when it fails: the cause to look at
+    /// (a template, e.g. "the tenant's CP_PROVISION_URL does not point at
+    /// this stub (D4)").
+    pub because: Option<Spanned<String>>,
 }
 
 /// An HTTP request.
@@ -236,6 +240,8 @@ pub struct JsonExpect {
     pub matches: Option<Spanned<String>>,
     /// A string, array or object has this length.
     pub length: Option<u64>,
+    /// Printed under this expectation when it fails (a template).
+    pub because: Option<String>,
 }
 
 /// An exact counter expectation against the stub.
@@ -251,6 +257,8 @@ pub struct CounterExpect {
     pub org: Option<String>,
     /// Measure since the start of this earlier step (default: this step).
     pub since: Option<Spanned<String>>,
+    /// Printed under this expectation when it fails (a template).
+    pub because: Option<String>,
 }
 
 /// Repeat a step until its expectations hold.

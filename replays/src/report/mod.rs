@@ -71,6 +71,9 @@ pub struct Check {
     /// More lines: violations, a shape diff, the body.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// The expectation's `because` text, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
 }
 
 impl Check {
@@ -82,6 +85,7 @@ impl Check {
             expected: None,
             actual: None,
             details: Vec::new(),
+            because: None,
         }
     }
 
@@ -97,12 +101,21 @@ impl Check {
             expected: Some(expected.into()),
             actual: Some(actual.into()),
             details: Vec::new(),
+            because: None,
         }
     }
 
     /// Add detail lines.
     pub fn with_details(mut self, details: Vec<String>) -> Check {
         self.details = details;
+        self
+    }
+
+    /// Attach a `because` text (kept only on a failed check).
+    pub fn with_because(mut self, because: Option<String>) -> Check {
+        if !self.ok {
+            self.because = because;
+        }
         self
     }
 }
@@ -131,6 +144,9 @@ pub struct StepReport {
     /// Why the step could not complete (no answer, timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The step's `because` text, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
 }
 
 impl StepReport {
@@ -209,15 +225,22 @@ impl ReplayReport {
             return e.clone();
         }
         for s in &self.steps {
+            let because = |line: String, check: Option<&Check>| match check
+                .and_then(|c| c.because.as_ref())
+                .or(s.because.as_ref())
+            {
+                Some(b) => format!("{line} — because: {b}"),
+                None => line,
+            };
             if let Some(e) = &s.error {
-                return format!("step `{}`: {e}", s.name);
+                return because(format!("step `{}`: {e}", s.name), None);
             }
             if let Some(c) = s.checks.iter().find(|c| !c.ok) {
                 let mut line = format!("step `{}`: {}", s.name, c.label);
                 if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
                     line.push_str(&format!(" (expected {e}, actual {a})"));
                 }
-                return line;
+                return because(line, Some(c));
             }
         }
         self.reason

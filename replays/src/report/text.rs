@@ -187,6 +187,9 @@ fn render_step(out: &mut String, s: &StepReport, style: &Style) {
         }
         render_check(out, c, style);
     }
+    if let Some(b) = s.because.as_ref().filter(|_| !s.ok()) {
+        out.push_str(&format!("    {} {b}\n", style.bold("because:")));
+    }
 }
 
 fn render_check(out: &mut String, c: &Check, style: &Style) {
@@ -200,6 +203,9 @@ fn render_check(out: &mut String, c: &Check, style: &Style) {
     }
     if let Some(a) = &c.actual {
         out.push_str(&format!("        actual:   {a}\n"));
+    }
+    if let Some(b) = &c.because {
+        out.push_str(&format!("        because:  {b}\n"));
     }
     for d in &c.details {
         out.push_str(&format!("        {d}\n"));

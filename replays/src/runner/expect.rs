@@ -46,9 +46,20 @@ pub fn check_response(
         out.push(check_schema(schema.get_ref(), resp));
     }
     for j in &e.json {
-        out.extend(check_json(j.get_ref(), resp, scope)?);
+        let j = j.get_ref();
+        let because = j.because.as_deref().map(|b| expand_because(b, scope));
+        out.extend(
+            check_json(j, resp, scope)?
+                .into_iter()
+                .map(|c| c.with_because(because.clone())),
+        );
     }
     Ok(out)
+}
+
+/// A `because` text with its variables filled in (as written when one has no value).
+pub fn expand_because(text: &str, scope: &Scope<'_>) -> String {
+    scope.expand(text).unwrap_or_else(|_| text.to_string())
 }
 
 fn check_schema(name: &str, resp: &Response) -> Check {

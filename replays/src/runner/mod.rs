@@ -398,7 +398,8 @@ async fn run_one(ctx: &Ctx, r: &Replay, replay_id: String) -> ReplayReport {
     }
 }
 
-fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+/// Write the `--junit` / `--json` reports of a run.
+pub(crate) fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     let write = |path: &PathBuf, content: Result<String, String>| -> Result<(), RunError> {
         let content = content.map_err(|reason| RunError::Report {
             path: path.clone(),

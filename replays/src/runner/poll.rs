@@ -11,7 +11,7 @@ use crate::format::template::Expand;
 use crate::report::{Check, StepReport};
 
 use super::counters::{signed, CounterKind};
-use super::expect::check_response;
+use super::expect::{check_response, expand_because};
 use super::request::{prepare, send, Prepared, SendError};
 use super::stub::StubClient;
 use super::vars::Scope;
@@ -164,6 +164,12 @@ pub async fn run_step(
                     None => prefix,
                 });
             }
+            if !ok && !error {
+                report.because = step
+                    .because
+                    .as_ref()
+                    .map(|b| expand_because(b.get_ref(), scope));
+            }
             return StepRun {
                 report,
                 request,
@@ -236,6 +242,7 @@ async fn counter_checks(
             ));
             continue;
         }
+        let because = ce.because.as_deref().map(|b| expand_because(b, scope));
         let before = kind.value(base, org.as_deref());
         let after = kind.value(&now, org.as_deref());
         let delta =
@@ -243,11 +250,14 @@ async fn counter_checks(
         if delta == ce.delta {
             out.push(Check::pass(label));
         } else {
-            out.push(Check::fail(
-                label,
-                signed(ce.delta),
-                format!("{} ({before} → {after})", signed(delta)),
-            ));
+            out.push(
+                Check::fail(
+                    label,
+                    signed(ce.delta),
+                    format!("{} ({before} → {after})", signed(delta)),
+                )
+                .with_because(because),
+            );
         }
     }
     Ok(out)

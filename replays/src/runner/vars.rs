@@ -23,28 +23,11 @@ use crate::format::template::{self, Expand};
 /// The default env file, written by `seed`.
 pub const DEFAULT_ENV_FILE: &str = ".seed.env";
 
-/// Keys the seed tool writes to `.seed.env` (see `.seed.env.example`).
-pub const SEED_KEYS: &[&str] = &[
-    "ALPHA_PARENT_ID",
-    "ALPHA_CHILD_ID",
-    "BETA_PARENT_ID",
-    "BETA_CHILD_ID",
-    "ALPHA_ID",
-    "BETA_ID",
-    "ALPHA_WORKSPACE_ID",
-    "BETA_WORKSPACE_ID",
-    "CP_STUB_BASE",
-    "ALPHA_BASE",
-    "BETA_BASE",
-    "ALPHA_ADMIN_TOKEN",
-    "BETA_ADMIN_TOKEN",
-    "ALPHA_ORG_ID",
-    "BETA_ORG_ID",
-    "ALPHA_HOST",
-    "BETA_HOST",
-    "SEED_STACK_ID",
-    "SEED_STAMP",
-];
+/// Whether `seed` writes this key to `.seed.env` (see `.seed.env.example`;
+/// the list is [`seed::KEYS`]).
+pub fn is_seed_key(name: &str) -> bool {
+    seed::KEYS.iter().any(|k| k.name == name)
+}
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +182,7 @@ impl Resolver {
             None => format!("{name} is not set"),
         };
         let file = &self.file_label;
-        if SEED_KEYS.contains(&name) {
+        if is_seed_key(name) {
             format!("{what}: run seed (it writes {name} to {file}) or export it")
         } else {
             format!("{what}: export it, pass --var {name}=..., or add it to {file}")

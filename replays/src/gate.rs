@@ -1,0 +1,448 @@
+//! `replays gate`: the whole CI job in one command — stack up, seed, every
+//! replay, down.
+//!
+//! 1. **check** the replay files (an invalid file or a `--filter` matching
+//!    nothing is exit 2 before anything starts);
+//! 2. **stack up**: the [embedded](crate::stack::Embedded) stack (default)
+//!    or [compose](crate::stack::Compose);
+//! 3. **seed** ([`seed::run`]) into `.seed.env` in a fresh temp folder;
+//! 4. **replays** ([`crate::run`]) with that file — the same output, exit
+//!    codes and `--junit` / `--json` reports as `replays run`. Seed keys
+//!    exported in the environment are ignored (a stale `ALPHA_BASE` must
+//!    not beat the stack the gate just seeded);
+//! 5. **down** (compose: unless `keep_up`).
+//!
+//! A stack or seed failure is exit 1 with the cause (seed's own message,
+//! e.g. which CP variable the tenant was missing), reported like a replay
+//! named `gate:stack` / `gate:seed` with result ERROR, so the summary lines
+//! and the JUnit / JSON reports exist either way; the services' logs are
+//! printed on stderr. On any failure the temp folder (with `.seed.env`) is
+//! kept and its path printed. Each phase's time goes to stderr.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::report::text::{human, render_replay, render_summary, Style};
+use crate::report::{Outcome, ReplayReport, Summary};
+use crate::runner::vars::EnvFile;
+use crate::runner::{self, RunError, RunOptions};
+use crate::stack::{
+    Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
+    StackOptions,
+};
+
+/// Default overall timeout of the seed phase.
+pub const DEFAULT_SEED_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Which stack the gate brings up.
+// Built once per gate run; boxing the options would only make them clumsier to write.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum StackChoice {
+    /// cp-stub and both tenants in this process.
+    Embedded(StackOptions),
+    /// `compose.yml` through docker compose.
+    Compose(ComposeOptions),
+}
+
+impl StackChoice {
+    /// `embedded` or `compose`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StackChoice::Embedded(_) => "embedded",
+            StackChoice::Compose(_) => "compose",
+        }
+    }
+}
+
+/// What `replays gate` does.
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    /// The stack.
+    pub stack: StackChoice,
+    /// The replay run: folder, filter, jobs, timeouts, reports, output.
+    /// `env_file` is replaced by the gate's own `.seed.env`; `process_env`
+    /// (`None`: the real environment) loses its seed keys.
+    pub run: RunOptions,
+    /// Overall timeout of seed (it also waits for the stack's health).
+    pub seed_timeout: Duration,
+    /// Print `[gate]` progress and timing lines on stderr.
+    pub progress: bool,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions {
+            stack: StackChoice::Embedded(StackOptions::default()),
+            run: RunOptions::default(),
+            seed_timeout: DEFAULT_SEED_TIMEOUT,
+            progress: true,
+        }
+    }
+}
+
+/// Why the gate could not run at all (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// The replay run is misconfigured (invalid file, filter matching
+    /// nothing, unwritable report).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The machine cannot run this stack (no docker / compose, no compose file).
+    #[error(transparent)]
+    Stack(StackError),
+    /// The temp folder for `.seed.env` could not be made.
+    #[error("cannot create the gate's temp folder: {0}")]
+    Workdir(String),
+}
+
+/// One timed phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// `stack up`, `seed`, `replays`, `down`.
+    pub name: &'static str,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What a gate run did.
+#[derive(Debug)]
+pub struct GateOutcome {
+    /// The process exit status: the replays' (0 / 1), 1 when the stack or seed failed.
+    pub exit_code: i32,
+    /// Timed phases, in order.
+    pub phases: Vec<Phase>,
+    /// Total wall time.
+    pub duration: Duration,
+    /// The stack or seed failure, when that is what failed (`stack: …` / `seed: …`).
+    pub failure: Option<String>,
+    /// The replays' results (one `gate:stack` / `gate:seed` ERROR when they did not run).
+    pub summary: Summary,
+    /// The seed outcome, when seed ran.
+    pub seed: Option<seed::Outcome>,
+    /// The endpoints of the stack, when it came up.
+    pub endpoints: Option<Endpoints>,
+    /// The temp folder holding `.seed.env`: kept on failure, removed on success.
+    pub workdir: PathBuf,
+    /// Whether `workdir` was kept.
+    pub kept: bool,
+    /// The services' logs, collected on failure.
+    pub logs: Option<String>,
+}
+
+/// The running stack, either kind.
+enum Running {
+    Embedded(RunningStack),
+    Compose(ComposeStack),
+}
+
+impl Running {
+    async fn logs(&self) -> String {
+        match self {
+            Running::Embedded(s) => s.logs(),
+            Running::Compose(s) => s.logs().await,
+        }
+    }
+
+    async fn down(self) -> Result<(), StackError> {
+        match self {
+            Running::Embedded(s) => {
+                s.shutdown().await;
+                Ok(())
+            }
+            Running::Compose(s) => s.down().await,
+        }
+    }
+}
+
+struct Progress {
+    on: bool,
+}
+
+impl Progress {
+    fn say(&self, line: &str) {
+        if self.on {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "[gate] {line}");
+        }
+    }
+}
+
+/// What the body of the gate ended with.
+enum Body {
+    /// The replays ran.
+    Ran(Summary),
+    /// Stack or seed failed: (synthetic replay name, message).
+    Failed(&'static str, String),
+    /// The replay run could not run (exit 2).
+    RunError(RunError),
+}
+
+/// Run the gate. `Err` is exit status 2 (nothing was started, or the
+/// replay run is misconfigured); everything else is in the [`GateOutcome`].
+pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
+    let started = Instant::now();
+    let p = Progress { on: opts.progress };
+    // Invalid files and filters fail before any stack starts.
+    let selected = runner::select(&opts.run)?;
+    let dir = tempfile::Builder::new()
+        .prefix("replays-gate-")
+        .tempdir()
+        .map_err(|e| GateError::Workdir(e.to_string()))?;
+    let env_path = dir.path().join(".seed.env");
+    let mut phases = Vec::new();
+    let kind = opts.stack.label();
+    let watch = matches!(opts.stack, StackChoice::Compose(_));
+
+    // 1. stack up.
+    let t = Instant::now();
+    let (running, up_error) = match &opts.stack {
+        StackChoice::Embedded(o) => match Embedded::start(o.clone()).await {
+            Ok(s) => (Some(Running::Embedded(s)), None),
+            Err(e) => (None, Some(e)),
+        },
+        StackChoice::Compose(o) => match Compose::prepare(o.clone()).await {
+            Err(e) if e.is_config() => return Err(GateError::Stack(e)),
+            Err(e) => (None, Some(e)),
+            Ok(mut s) => {
+                let r = unless_interrupted(true, s.up())
+                    .await
+                    .unwrap_or(Err(StackError::Interrupted));
+                (Some(Running::Compose(s)), r.err())
+            }
+        },
+    };
+    phases.push(Phase {
+        name: "stack up",
+        duration: t.elapsed(),
+    });
+    let endpoints = running.as_ref().map(|r| match r {
+        Running::Embedded(s) => s.endpoints().clone(),
+        Running::Compose(s) => s.endpoints().clone(),
+    });
+    let mut seed_outcome = None;
+    let body = match (&up_error, &endpoints) {
+        (Some(e), _) => {
+            p.say(&format!("stack up FAILED ({kind}): {e}"));
+            Body::Failed("gate:stack", format!("stack ({kind}): {e}"))
+        }
+        (None, None) => Body::Failed("gate:stack", format!("stack ({kind}): did not start")),
+        (None, Some(ep)) => {
+            p.say(&format!(
+                "stack up: {kind}: cp-stub {}, alpha {} ({}), beta {} ({}) ({})",
+                ep.stub,
+                ep.alpha.base,
+                ep.alpha.org_id,
+                ep.beta.base,
+                ep.beta.org_id,
+                human(t.elapsed())
+            ));
+            // 2. seed.
+            let t = Instant::now();
+            let mut seed_config = ep.seed_config(env_path.clone(), opts.seed_timeout);
+            seed_config.stack_id = Some(match &opts.stack {
+                StackChoice::Compose(o) => o.project.clone(),
+                StackChoice::Embedded(_) => format!("gate-embedded-{}", std::process::id()),
+            });
+            let seeded = unless_interrupted(watch, seed::run(&seed_config)).await;
+            phases.push(Phase {
+                name: "seed",
+                duration: t.elapsed(),
+            });
+            match seeded {
+                None => Body::Failed("gate:seed", "seed: interrupted".into()),
+                Some(Err(e)) => {
+                    p.say(&format!("seed FAILED ({}): {e}", human(t.elapsed())));
+                    Body::Failed("gate:seed", format!("seed: {e}"))
+                }
+                Some(Ok(outcome)) => {
+                    p.say(&format!(
+                        "seed: {} workspaces provisioned and attributed at the stub ({:?}); wrote {} ({})",
+                        outcome.workspaces.len(),
+                        outcome.attribution,
+                        env_path.display(),
+                        human(t.elapsed())
+                    ));
+                    seed_outcome = Some(outcome);
+                    // 3. replays.
+                    let t = Instant::now();
+                    let mut run = opts.run.clone();
+                    run.env_file = EnvFile::Path(env_path.clone());
+                    let mut env: BTreeMap<String, String> = run
+                        .process_env
+                        .take()
+                        .unwrap_or_else(|| std::env::vars().collect());
+                    let dropped: Vec<&str> = seed::KEYS
+                        .iter()
+                        .filter(|k| env.remove(k.name).is_some())
+                        .map(|k| k.name)
+                        .collect();
+                    if !dropped.is_empty() {
+                        p.say(&format!(
+                            "ignoring exported {} (the gate's own .seed.env wins)",
+                            dropped.join(", ")
+                        ));
+                    }
+                    run.process_env = Some(env);
+                    p.say(&format!(
+                        "replays: {} in {}",
+                        selected.len(),
+                        run.dir.display()
+                    ));
+                    let r = unless_interrupted(watch, crate::runner::run(&run)).await;
+                    phases.push(Phase {
+                        name: "replays",
+                        duration: t.elapsed(),
+                    });
+                    match r {
+                        None => Body::Failed("gate:replays", "replays: interrupted".into()),
+                        Some(Ok(s)) => {
+                            p.say(&format!(
+                                "replays: exit {} ({})",
+                                s.exit_code(),
+                                human(t.elapsed())
+                            ));
+                            Body::Ran(s)
+                        }
+                        Some(Err(e)) => Body::RunError(e),
+                    }
+                }
+            }
+        }
+    };
+
+    let failed = !matches!(&body, Body::Ran(s) if s.exit_code() == 0);
+    // Logs, then down.
+    let mut logs = None;
+    if let Some(r) = running {
+        if failed {
+            let text = r.logs().await;
+            if opts.progress && !text.trim().is_empty() {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "\n==== [gate] services' logs ({kind} stack) ====");
+                let _ = write!(err, "{text}");
+                if !text.ends_with('\n') {
+                    let _ = writeln!(err);
+                }
+            }
+            logs = Some(text);
+        }
+        let t = Instant::now();
+        let down = r.down().await;
+        phases.push(Phase {
+            name: "down",
+            duration: t.elapsed(),
+        });
+        match down {
+            Ok(()) => p.say(&format!("down ({})", human(t.elapsed()))),
+            Err(e) => p.say(&format!("down FAILED: {e}")),
+        }
+    }
+
+    let (summary, failure) = match body {
+        Body::Ran(s) => (s, None),
+        Body::RunError(e) => {
+            keep_and_say(dir, &p);
+            return Err(GateError::Run(e));
+        }
+        Body::Failed(name, message) => {
+            let mut rep = ReplayReport::bare(
+                name,
+                PathBuf::from(format!("replays gate --stack {kind}")),
+                "gate",
+                Outcome::Error,
+            );
+            rep.errors = vec![message.clone()];
+            rep.duration = started.elapsed();
+            let s = Summary {
+                replays: vec![rep],
+                duration: started.elapsed(),
+            };
+            if opts.run.print {
+                let style = Style {
+                    color: opts.run.color.enabled(),
+                    quiet: opts.run.quiet,
+                };
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(render_replay(&s.replays[0], &style).as_bytes());
+                let _ = out.write_all(render_summary(&s).as_bytes());
+                let _ = out.flush();
+            }
+            runner::write_reports(&opts.run, &s)?;
+            (s, Some(message))
+        }
+    };
+    let exit_code = summary.exit_code();
+    let workdir = dir.path().to_path_buf();
+    let kept = exit_code != 0;
+    if kept {
+        keep_and_say(dir, &p);
+    }
+    let duration = started.elapsed();
+    let times: Vec<String> = phases
+        .iter()
+        .map(|ph| format!("{} {}", ph.name, human(ph.duration)))
+        .collect();
+    p.say(&format!(
+        "total {} ({}), exit {exit_code}",
+        human(duration),
+        times.join(", ")
+    ));
+    Ok(GateOutcome {
+        exit_code,
+        phases,
+        duration,
+        failure,
+        summary,
+        seed: seed_outcome,
+        endpoints,
+        workdir,
+        kept,
+        logs,
+    })
+}
+
+fn keep_and_say(dir: tempfile::TempDir, p: &Progress) {
+    let path = dir.keep();
+    p.say(&format!(
+        "kept {} (the .seed.env of this run, when seed got that far)",
+        path.display()
+    ));
+}
+
+/// Wait for a future; with `watch` on, give up on Ctrl-C / SIGTERM
+/// (`None`) so the compose stack still goes down. The embedded stack dies
+/// with the process, so it installs no signal handler.
+async fn unless_interrupted<F: std::future::Future>(watch: bool, fut: F) -> Option<F::Output> {
+    if !watch {
+        return Some(fut.await);
+    }
+    tokio::select! {
+        r = fut => Some(r),
+        () = interrupted() => None,
+    }
+}
+
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,560 @@
+//! The compose stack: `compose.yml` driven as a subprocess, with
+//! `docker compose` (v2) when it works, else `docker-compose` (1.29).
+//!
+//! Neither `up --wait` nor `name:` is used (1.29 has neither): readiness is
+//! polled here, like `docker/compose-gate.sh` does — each service's Docker
+//! health status, or, for an image without a healthcheck, an HTTP probe of
+//! its published port; a service that exits fails at once. Project naming,
+//! the compose file, the ports and the image build script
+//! (`docker/build-images.sh`) are the ones of that script, so both paths
+//! bring up the same stack.
+//!
+//! Flow: [`Compose::prepare`] (find the tools, build the images when
+//! missing) → [`ComposeStack::up`] (`up -d`, wait until healthy) → …
+//! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (`down -v`,
+//! unless `keep_up`).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::Command;
+
+use super::{Endpoints, StackError, TenantEndpoint};
+
+/// The services of `compose.yml`, in start order.
+pub const SERVICES: &[&str] = &["cp-stub", "tenant-alpha", "tenant-beta"];
+/// Default image of the stub (compose.yml's `CP_STUB_IMAGE`).
+pub const DEFAULT_STUB_IMAGE: &str = "cp-harness/cp-stub:local";
+/// Default image of both tenants (compose.yml's `TENANT_IMAGE`).
+pub const DEFAULT_TENANT_IMAGE: &str = "cp-harness/tenant-double:local";
+/// The build script, relative to the compose file's folder.
+pub const BUILD_SCRIPT: &str = "docker/build-images.sh";
+
+/// When to run `docker/build-images.sh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BuildPolicy {
+    /// Only when the stub or tenant image is not present locally.
+    #[default]
+    IfMissing,
+    /// Always (the script is incremental: cargo and the image content hash).
+    Always,
+    /// Never (a missing image is pulled by compose, or fails).
+    Never,
+}
+
+/// What the compose stack runs.
+#[derive(Debug, Clone)]
+pub struct ComposeOptions {
+    /// The compose file (its folder is the repository root for the build script).
+    pub compose_file: PathBuf,
+    /// Compose project name (`-p`).
+    pub project: String,
+    /// The compose command (`docker compose` or `docker-compose`); `None` = detect.
+    pub command: Option<String>,
+    /// When to build the images.
+    pub build: BuildPolicy,
+    /// Leave the stack up afterwards.
+    pub keep_up: bool,
+    /// How long the services may take to become healthy.
+    pub up_timeout: Duration,
+    /// Host port of the stub (`CP_STUB_PORT`).
+    pub stub_port: u16,
+    /// Host port of tenant alpha (`ALPHA_PORT`).
+    pub alpha_port: u16,
+    /// Host port of tenant beta (`BETA_PORT`).
+    pub beta_port: u16,
+    /// The stub image (`CP_STUB_IMAGE`).
+    pub stub_image: String,
+    /// The tenants' image (`TENANT_IMAGE`).
+    pub tenant_image: String,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        ComposeOptions {
+            compose_file: PathBuf::from("compose.yml"),
+            project: ComposeOptions::default_project(false),
+            command: None,
+            build: BuildPolicy::IfMissing,
+            keep_up: false,
+            up_timeout: Duration::from_secs(120),
+            stub_port: 9090,
+            alpha_port: 8081,
+            beta_port: 8082,
+            stub_image: DEFAULT_STUB_IMAGE.to_string(),
+            tenant_image: DEFAULT_TENANT_IMAGE.to_string(),
+            progress: true,
+        }
+    }
+}
+
+impl ComposeOptions {
+    /// `docker/compose-gate.sh`'s project name: `cp-harness` when the stack
+    /// stays up, else `cp-harness-gate-<pid>`.
+    pub fn default_project(keep_up: bool) -> String {
+        if keep_up {
+            "cp-harness".to_string()
+        } else {
+            format!("cp-harness-gate-{}", std::process::id())
+        }
+    }
+
+    /// What seed and the replays reach: the published ports on 127.0.0.1
+    /// and compose.yml's orgs and tokens.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            stub: format!("http://127.0.0.1:{}", self.stub_port),
+            alpha: TenantEndpoint {
+                label: "alpha",
+                base: format!("http://127.0.0.1:{}", self.alpha_port),
+                org_id: seed::DEFAULT_ALPHA_ORG_ID.to_string(),
+                admin_token: seed::DEFAULT_ALPHA_ADMIN_TOKEN.to_string(),
+            },
+            beta: TenantEndpoint {
+                label: "beta",
+                base: format!("http://127.0.0.1:{}", self.beta_port),
+                org_id: seed::DEFAULT_BETA_ORG_ID.to_string(),
+                admin_token: seed::DEFAULT_BETA_ADMIN_TOKEN.to_string(),
+            },
+        }
+    }
+}
+
+/// Prepares the compose stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Compose;
+
+impl Compose {
+    /// Find docker and compose, check the engine answers, and build the
+    /// images when the policy says so. Starts nothing.
+    pub async fn prepare(opts: ComposeOptions) -> Result<ComposeStack, StackError> {
+        if !opts.compose_file.is_file() {
+            return Err(StackError::Tool(format!(
+                "compose file {} not found: run from the repository root or pass --compose-file",
+                opts.compose_file.display()
+            )));
+        }
+        let command = match &opts.command {
+            Some(c) => c.split_whitespace().map(str::to_string).collect(),
+            None => detect_compose().await?,
+        };
+        if command.is_empty() {
+            return Err(StackError::Tool(
+                "the compose command is empty (COMPOSE / --compose-command)".into(),
+            ));
+        }
+        let engine =
+            quiet_status(Command::new("docker").arg("info"), Duration::from_secs(30)).await;
+        if !engine {
+            return Err(StackError::Tool(
+                "the Docker engine does not answer (`docker info` failed): start dockerd (e.g. `nohup dockerd >/tmp/dockerd.log 2>&1 &`)".into(),
+            ));
+        }
+        let stack = ComposeStack {
+            root: opts
+                .compose_file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            command,
+            endpoints: opts.endpoints(),
+            opts,
+            up: false,
+        };
+        stack.build_images().await?;
+        Ok(stack)
+    }
+}
+
+async fn detect_compose() -> Result<Vec<String>, StackError> {
+    let v2 = quiet_status(
+        Command::new("docker").args(["compose", "version"]),
+        Duration::from_secs(20),
+    )
+    .await;
+    if v2 {
+        return Ok(vec!["docker".into(), "compose".into()]);
+    }
+    let v1 = quiet_status(
+        Command::new("docker-compose").arg("version"),
+        Duration::from_secs(20),
+    )
+    .await;
+    if v1 {
+        return Ok(vec!["docker-compose".into()]);
+    }
+    Err(StackError::Tool(
+        "neither `docker compose` nor `docker-compose` works: install one (Debian: apt-get install -y docker-compose) or set COMPOSE".into(),
+    ))
+}
+
+/// Whether a command exits 0 (output discarded).
+async fn quiet_status(cmd: &mut Command, timeout: Duration) -> bool {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    matches!(tokio::time::timeout(timeout, cmd.status()).await, Ok(Ok(s)) if s.success())
+}
+
+/// The last `n` lines of a command's output.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A compose stack (prepared; up after [`ComposeStack::up`]).
+#[derive(Debug)]
+pub struct ComposeStack {
+    opts: ComposeOptions,
+    root: PathBuf,
+    command: Vec<String>,
+    endpoints: Endpoints,
+    up: bool,
+}
+
+impl ComposeStack {
+    /// URLs, orgs and tokens (published ports on 127.0.0.1).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The compose command line prefix, e.g. `docker-compose -f compose.yml -p cp-harness-gate-42`.
+    pub fn command_line(&self) -> String {
+        format!(
+            "{} -f {} -p {}",
+            self.command.join(" "),
+            self.opts.compose_file.display(),
+            self.opts.project
+        )
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ComposeOptions {
+        &self.opts
+    }
+
+    fn say(&self, line: &str) {
+        if self.opts.progress {
+            eprintln!("[gate] {line}");
+        }
+    }
+
+    fn compose(&self) -> Command {
+        let mut cmd = Command::new(&self.command[0]);
+        cmd.args(&self.command[1..])
+            .arg("-f")
+            .arg(&self.opts.compose_file)
+            .arg("-p")
+            .arg(&self.opts.project)
+            .env("CP_STUB_PORT", self.opts.stub_port.to_string())
+            .env("ALPHA_PORT", self.opts.alpha_port.to_string())
+            .env("BETA_PORT", self.opts.beta_port.to_string())
+            .env("CP_STUB_IMAGE", &self.opts.stub_image)
+            .env("TENANT_IMAGE", &self.opts.tenant_image)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Run a compose subcommand; its output is returned (and named in the error).
+    async fn run(&self, args: &[&str], timeout: Duration) -> Result<String, StackError> {
+        let line = format!("{} {}", self.command_line(), args.join(" "));
+        let mut cmd = self.compose();
+        cmd.args(args);
+        let out = tokio::time::timeout(timeout, cmd.output())
+            .await
+            .map_err(|_| StackError::Command {
+                command: line.clone(),
+                status: format!("no answer in {} s", timeout.as_secs()),
+                output: String::new(),
+            })?
+            .map_err(|e| StackError::Command {
+                command: line.clone(),
+                status: e.to_string(),
+                output: String::new(),
+            })?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            Ok(text)
+        } else {
+            let t = tail(&text, 40);
+            Err(StackError::Command {
+                command: line,
+                status: out.status.to_string(),
+                output: if t.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n{t}")
+                },
+            })
+        }
+    }
+
+    async fn image_present(image: &str) -> bool {
+        quiet_status(
+            Command::new("docker").args(["image", "inspect", image]),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
+    /// Run `docker/build-images.sh` when the policy says so (its output
+    /// goes to stderr).
+    async fn build_images(&self) -> Result<(), StackError> {
+        let missing: Vec<&str> = {
+            let mut m = Vec::new();
+            for image in [&self.opts.stub_image, &self.opts.tenant_image] {
+                if !ComposeStack::image_present(image).await {
+                    m.push(image.as_str());
+                }
+            }
+            m
+        };
+        let build = match self.opts.build {
+            BuildPolicy::Always => true,
+            BuildPolicy::Never => false,
+            BuildPolicy::IfMissing => !missing.is_empty(),
+        };
+        if !build {
+            if missing.is_empty() {
+                self.say(&format!(
+                    "images present: {}, {} (--build always rebuilds)",
+                    self.opts.stub_image, self.opts.tenant_image
+                ));
+            } else {
+                self.say(&format!(
+                    "images missing: {}; compose will try to pull them (--build if-missing builds them)",
+                    missing.join(", ")
+                ));
+            }
+            return Ok(());
+        }
+        let script = self.root.join(BUILD_SCRIPT);
+        if !script.is_file() {
+            return Err(StackError::Tool(format!(
+                "{} not found: the images {} must be built (run from the repository root, or build them and pass --build never)",
+                script.display(),
+                missing.join(", ")
+            )));
+        }
+        self.say(&format!(
+            "building images with {} ({})",
+            script.display(),
+            if missing.is_empty() {
+                "--build always".to_string()
+            } else {
+                format!("missing: {}", missing.join(", "))
+            }
+        ));
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script)
+            .current_dir(&self.root)
+            .env("CP_STUB_IMAGE", &self.opts.stub_image)
+            .env("TENANT_DOUBLE_IMAGE", &self.opts.tenant_image)
+            .stdin(Stdio::null())
+            .stdout(stderr_stdio())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let status = cmd.status().await.map_err(|e| StackError::Command {
+            command: format!("bash {}", script.display()),
+            status: e.to_string(),
+            output: String::new(),
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(StackError::Command {
+                command: format!("bash {}", script.display()),
+                status: status.to_string(),
+                output: " (its output is above)".into(),
+            })
+        }
+    }
+
+    /// `up -d`, then wait until every service is healthy.
+    pub async fn up(&mut self) -> Result<(), StackError> {
+        self.say(&format!("{} up -d", self.command_line()));
+        self.up = true;
+        self.run(
+            &["up", "-d"],
+            self.opts.up_timeout + Duration::from_secs(60),
+        )
+        .await?;
+        self.wait_healthy().await
+    }
+
+    async fn service_state(&self, service: &str) -> (String, String, String) {
+        let cid = self
+            .run(&["ps", "-q", service], Duration::from_secs(30))
+            .await
+            .unwrap_or_default();
+        let cid = cid.lines().map(str::trim).find(|l| !l.is_empty());
+        let Some(cid) = cid else {
+            return ("missing".into(), "-".into(), "-".into());
+        };
+        let out = Command::new("docker")
+            .args([
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}",
+                cid,
+            ])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await;
+        let text = out
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        let mut parts = text.split_whitespace().map(str::to_string);
+        (
+            parts.next().unwrap_or_else(|| "missing".into()),
+            parts.next().unwrap_or_else(|| "-".into()),
+            parts.next().unwrap_or_else(|| "-".into()),
+        )
+    }
+
+    fn health_url(&self, service: &str) -> String {
+        match service {
+            "cp-stub" => format!("{}/healthz", self.endpoints.stub),
+            "tenant-alpha" => format!("{}/health", self.endpoints.alpha.base),
+            _ => format!("{}/health", self.endpoints.beta.base),
+        }
+    }
+
+    async fn wait_healthy(&self) -> Result<(), StackError> {
+        let started = Instant::now();
+        let deadline = started + self.opts.up_timeout;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| StackError::Tool(format!("HTTP client: {e}")))?;
+        let mut last_report = Instant::now();
+        loop {
+            let mut ready = 0;
+            let mut summary = Vec::new();
+            for svc in SERVICES {
+                let (status, health, code) = self.service_state(svc).await;
+                if status == "exited" || status == "dead" {
+                    return Err(StackError::Exited {
+                        service: (*svc).to_string(),
+                        code,
+                    });
+                }
+                let ok = health == "healthy"
+                    || (health == "none"
+                        && status == "running"
+                        && client
+                            .get(self.health_url(svc))
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success()));
+                if ok {
+                    ready += 1;
+                    summary.push(format!("{svc}=ready"));
+                } else {
+                    summary.push(format!("{svc}={status}/{health}"));
+                }
+            }
+            if ready == SERVICES.len() {
+                self.say(&format!(
+                    "healthy in {:.1} s: {}",
+                    started.elapsed().as_secs_f64(),
+                    summary.join(" ")
+                ));
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StackError::Unhealthy {
+                    waited_s: started.elapsed().as_secs(),
+                    summary: summary.join(" "),
+                });
+            }
+            if last_report.elapsed() >= Duration::from_secs(5) {
+                self.say(&format!("waiting: {}", summary.join(" ")));
+                last_report = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// `ps` and the last 200 log lines of each service.
+    pub async fn logs(&self) -> String {
+        let mut out = String::new();
+        match self.run(&["ps"], Duration::from_secs(30)).await {
+            Ok(t) | Err(StackError::Command { output: t, .. }) => out.push_str(&t),
+            Err(e) => out.push_str(&e.to_string()),
+        }
+        for svc in SERVICES {
+            out.push_str(&format!("\n---- logs: {svc} (last 200 lines) ----\n"));
+            match self
+                .run(
+                    &["logs", "--no-color", "--tail=200", svc],
+                    Duration::from_secs(30),
+                )
+                .await
+            {
+                Ok(t) => out.push_str(&t),
+                Err(e) => out.push_str(&e.to_string()),
+            }
+        }
+        out
+    }
+
+    /// `down -v` (nothing when `keep_up`, or when `up` never ran).
+    pub async fn down(&self) -> Result<(), StackError> {
+        if !self.up {
+            return Ok(());
+        }
+        if self.opts.keep_up {
+            self.say(&format!(
+                "KEEP_UP=1: the stack stays up (project {}); take it down with: {} down -v",
+                self.opts.project,
+                self.command_line()
+            ));
+            return Ok(());
+        }
+        self.run(&["down", "-v", "--timeout", "5"], Duration::from_secs(120))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A `Stdio` writing to this process's stderr (keeps stdout for the replays' output).
+fn stderr_stdio() -> Stdio {
+    use std::os::fd::AsFd;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => Stdio::from(fd),
+        Err(_) => Stdio::inherit(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_project() {
+        let o = ComposeOptions {
+            stub_port: 19090,
+            ..ComposeOptions::default()
+        };
+        let e = o.endpoints();
+        assert_eq!(e.stub, "http://127.0.0.1:19090");
+        assert_eq!(e.alpha.org_id, "org-alpha");
+        assert_eq!(ComposeOptions::default_project(true), "cp-harness");
+        assert!(ComposeOptions::default_project(false).starts_with("cp-harness-gate-"));
+        assert_eq!(tail("a\nb\nc", 2), "b\nc");
+    }
+}
