@@ -68,6 +68,9 @@ pub struct GateOptions {
     pub run: RunOptions,
     /// Overall timeout of seed (it also waits for the stack's health).
     pub seed_timeout: Duration,
+    /// Where seed writes the env file; `None`: `.seed.env` in a fresh temp
+    /// folder (kept on failure, removed on success). A given file is kept.
+    pub seed_env_file: Option<PathBuf>,
     /// Print `[gate]` progress and timing lines on stderr.
     pub progress: bool,
 }
@@ -78,6 +81,7 @@ impl Default for GateOptions {
             stack: StackChoice::Embedded(StackOptions::default()),
             run: RunOptions::default(),
             seed_timeout: DEFAULT_SEED_TIMEOUT,
+            seed_env_file: None,
             progress: true,
         }
     }
@@ -124,8 +128,11 @@ pub struct GateOutcome {
     pub seed: Option<seed::Outcome>,
     /// The endpoints of the stack, when it came up.
     pub endpoints: Option<Endpoints>,
-    /// The temp folder holding `.seed.env`: kept on failure, removed on success.
-    pub workdir: PathBuf,
+    /// The env file seed wrote (or was to write).
+    pub env_file: PathBuf,
+    /// The temp folder holding it, when the gate made one: kept on failure,
+    /// removed on success.
+    pub workdir: Option<PathBuf>,
     /// Whether `workdir` was kept.
     pub kept: bool,
     /// The services' logs, collected on failure.
@@ -187,11 +194,17 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let p = Progress { on: opts.progress };
     // Invalid files and filters fail before any stack starts.
     let selected = runner::select(&opts.run)?;
-    let dir = tempfile::Builder::new()
-        .prefix("replays-gate-")
-        .tempdir()
-        .map_err(|e| GateError::Workdir(e.to_string()))?;
-    let env_path = dir.path().join(".seed.env");
+    let (dir, env_path) = match &opts.seed_env_file {
+        Some(p) => (None, p.clone()),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("replays-gate-")
+                .tempdir()
+                .map_err(|e| GateError::Workdir(e.to_string()))?;
+            let path = dir.path().join(".seed.env");
+            (Some(dir), path)
+        }
+    };
     let mut phases = Vec::new();
     let kind = opts.stack.label();
     let watch = matches!(opts.stack, StackChoice::Compose(_));
@@ -329,13 +342,17 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
             }
             logs = Some(text);
         }
+        let keep_up = matches!(&opts.stack, StackChoice::Compose(o) if o.keep_up);
         let t = Instant::now();
         let down = r.down().await;
-        phases.push(Phase {
-            name: "down",
-            duration: t.elapsed(),
-        });
+        if !keep_up {
+            phases.push(Phase {
+                name: "down",
+                duration: t.elapsed(),
+            });
+        }
         match down {
+            Ok(()) if keep_up => {}
             Ok(()) => p.say(&format!("down ({})", human(t.elapsed()))),
             Err(e) => p.say(&format!("down FAILED: {e}")),
         }
@@ -344,7 +361,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let (summary, failure) = match body {
         Body::Ran(s) => (s, None),
         Body::RunError(e) => {
-            keep_and_say(dir, &p);
+            if let Some(dir) = dir {
+                keep_and_say(dir, &p);
+            }
             return Err(GateError::Run(e));
         }
         Body::Failed(name, message) => {
@@ -375,10 +394,19 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
         }
     };
     let exit_code = summary.exit_code();
-    let workdir = dir.path().to_path_buf();
-    let kept = exit_code != 0;
-    if kept {
+    let workdir = dir.as_ref().map(|d| d.path().to_path_buf());
+    let kept = exit_code != 0 && dir.is_some();
+    if let Some(dir) = dir.filter(|_| kept) {
         keep_and_say(dir, &p);
+    }
+    if let StackChoice::Compose(o) = &opts.stack {
+        if o.keep_up && endpoints.is_some() {
+            p.say(&format!(
+                "the stack stays up: replays run --env-file {} (CP_STUB_BASE {})",
+                env_path.display(),
+                endpoints.as_ref().map_or("", |e| e.stub.as_str())
+            ));
+        }
     }
     let duration = started.elapsed();
     let times: Vec<String> = phases
@@ -398,6 +426,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
         summary,
         seed: seed_outcome,
         endpoints,
+        env_file: env_path,
         workdir,
         kept,
         logs,

@@ -154,6 +154,10 @@ struct GateArgs {
     /// Overall timeout of seed (which also waits for the stack's health), e.g. 120s.
     #[arg(long, env = "SEED_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
     seed_timeout: Duration,
+    /// Where seed writes the env file [.seed.env in a temp folder, kept on
+    /// failure; ./.seed.env with --keep-up].
+    #[arg(long, env = "SEED_ENV_FILE")]
+    seed_env_file: Option<PathBuf>,
     /// compose: the compose file (its folder holds docker/build-images.sh).
     #[arg(long, env = "GATE_COMPOSE_FILE", default_value = "compose.yml")]
     compose_file: PathBuf,
@@ -167,10 +171,10 @@ struct GateArgs {
     #[arg(long, value_enum, default_value_t = BuildPolicy::IfMissing)]
     build: BuildPolicy,
     /// compose: never build the images (same as --build never; env CP_HARNESS_NO_BUILD=1).
-    #[arg(long, env = "CP_HARNESS_NO_BUILD")]
+    #[arg(long, env = "CP_HARNESS_NO_BUILD", value_parser = parse_env_bool)]
     no_build: bool,
     /// compose: leave the stack up afterwards (env KEEP_UP=1).
-    #[arg(long, env = "KEEP_UP")]
+    #[arg(long, env = "KEEP_UP", value_parser = parse_env_bool)]
     keep_up: bool,
     /// compose: how long the services may take to become healthy, e.g. 120s
     /// (env GATE_UP_TIMEOUT, in seconds as for docker/compose-gate.sh).
@@ -222,6 +226,15 @@ struct DriftArgs {
     /// Also write the comparison as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+/// A flag's environment value: 1/0, true/false, yes/no, on/off; empty = off.
+fn parse_env_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        other => Err(format!("`{other}` is not a boolean (use 1 or 0)")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -300,10 +313,15 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                     progress: true,
                 }),
             };
+            let keep_up = matches!(&stack, StackChoice::Compose(o) if o.keep_up);
             let opts = GateOptions {
                 stack,
                 run: a.common.options(EnvFile::Disabled, Vec::new()),
                 seed_timeout: a.seed_timeout,
+                // A stack left up keeps its .seed.env where `replays run` looks.
+                seed_env_file: a
+                    .seed_env_file
+                    .or_else(|| keep_up.then(|| PathBuf::from(".seed.env"))),
                 progress: true,
             };
             match runtime()?.block_on(replays::gate(&opts)) {
@@ -365,5 +383,27 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(u8::from(results.iter().any(replays::RouteDrift::differs)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_bools_like_the_bash_gate() {
+        for on in ["1", "true", "YES", "on"] {
+            assert_eq!(parse_env_bool(on), Ok(true), "{on}");
+        }
+        for off in ["", "0", "false", "no", "off"] {
+            assert_eq!(parse_env_bool(off), Ok(false), "{off:?}");
+        }
+        assert!(parse_env_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

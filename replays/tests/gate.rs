@@ -38,6 +38,7 @@ fn gate_options(stack: StackOptions) -> GateOptions {
         stack: StackChoice::Embedded(stack),
         run: run_options(None),
         seed_timeout: Duration::from_secs(30),
+        seed_env_file: None,
         progress: false,
     }
 }
@@ -261,7 +262,7 @@ fn d2_only_cp_upstream_url() {
     );
     assert!(failure.contains("CP_UPSTREAM_URL"), "{failure}");
     assert!(failure.contains("D2"), "{failure}");
-    assert!(g.kept && g.workdir.is_dir());
+    assert!(g.kept && g.workdir.as_ref().is_some_and(|d| d.is_dir()));
     // Reported like a replay, so CI's report shows the cause.
     assert_eq!(outcome(&g.summary, "gate:seed"), Outcome::Error);
     let junit = std::fs::read_to_string(tmp.path().join("junit.xml")).unwrap();
@@ -271,7 +272,9 @@ fn d2_only_cp_upstream_url() {
             .unwrap();
     assert_eq!(doc["exit_code"], 1);
     assert_eq!(doc["replays"][0]["name"], "gate:seed");
-    let _ = std::fs::remove_dir_all(&g.workdir);
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 
     // The replays on their own.
     let s = rt.block_on(async {
@@ -326,14 +329,20 @@ fn nested_config_fault() -> FaultSpec {
 #[test]
 fn d1_nested_tenant_config() {
     let rt = rt();
-    let g = rt
-        .block_on(replays::gate(&gate_options(StackOptions {
-            faults: vec![nested_config_fault()],
-            ..StackOptions::default()
-        })))
-        .unwrap();
+    // Seed writes where it is told (a given file is not a temp folder's).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = gate_options(StackOptions {
+        faults: vec![nested_config_fault()],
+        ..StackOptions::default()
+    });
+    opts.seed_env_file = Some(tmp.path().join("seed.env"));
+    let g = rt.block_on(replays::gate(&opts)).unwrap();
     assert_eq!(g.exit_code, 1, "{}", text(&g.summary));
     assert!(g.failure.is_none(), "seed passed: {:?}", g.failure);
+    assert_eq!(g.env_file, tmp.path().join("seed.env"));
+    assert!(g.workdir.is_none() && !g.kept);
+    let written = std::fs::read_to_string(&g.env_file).unwrap();
+    assert!(written.contains("ALPHA_PARENT_ID="), "{written}");
     let config = replay_text(&g.summary, "tenant-config-applied");
     assert_eq!(outcome(&g.summary, "tenant-config-applied"), Outcome::Fail);
     assert!(config.contains("✗ $.config_refresh.ok == true"), "{config}");
@@ -347,7 +356,6 @@ fn d1_nested_tenant_config() {
         outcome(&g.summary, "tenant-provision-attributed"),
         Outcome::Pass
     );
-    let _ = std::fs::remove_dir_all(&g.workdir);
 }
 
 /// D3: the stub answers provision with 200 and the old body.
@@ -370,7 +378,9 @@ fn d3_provision_answers_200() {
     let failure = g.failure.clone().unwrap();
     assert!(failure.contains("failed to provision"), "{failure}");
     assert!(failure.contains("provision failed (200)"), "{failure}");
-    let _ = std::fs::remove_dir_all(&g.workdir);
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 
     let s = rt.block_on(async {
         let stack = Embedded::start(stack()).await.unwrap();
@@ -411,7 +421,9 @@ fn d4_provision_misrouted_to_another_stub() {
             .contains("the stub never received its provision call under org-alpha (incident D4)"),
         "{failure}"
     );
-    let _ = std::fs::remove_dir_all(&g.workdir);
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 
     let s = rt.block_on(async {
         let stack = Embedded::start(stack()).await.unwrap();
@@ -464,7 +476,9 @@ fn d4_provision_to_a_closed_port() {
     );
     assert!(failure.contains("gave up after 6 attempts"), "{failure}");
     assert!(failure.contains(&dead), "{failure}");
-    let _ = std::fs::remove_dir_all(&g.workdir);
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 
     let s = rt.block_on(async {
         let stack = Embedded::start(stack()).await.unwrap();
@@ -478,4 +492,35 @@ fn d4_provision_to_a_closed_port() {
         provision.contains("0 = provision never reached the stub under org-alpha"),
         "{provision}"
     );
+}
+
+/// `replays gate --stack compose` against compose.yml (needs Docker and the
+/// images; builds them when missing). Not part of the default run:
+/// `cargo test -p replays --test gate -- --ignored`. Ports 19090, 18081 and
+/// 18082 keep it clear of a stack already up on the defaults.
+#[test]
+#[ignore = "needs Docker, compose and the cp-harness images"]
+fn compose_gate_passes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
+        .current_dir(&root)
+        .env("CP_STUB_PORT", "19090")
+        .env("ALPHA_PORT", "18081")
+        .env("BETA_PORT", "18082")
+        .env_remove("KEEP_UP")
+        .args(["gate", "--stack", "compose", "--color", "never"])
+        .timeout(Duration::from_secs(900))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in TENANT_CASES {
+        assert!(
+            stdout.contains(&format!("[replay] PASS: {name} (")),
+            "{stdout}"
+        );
+    }
+    assert!(stderr.contains("[gate] healthy in "), "{stderr}");
+    assert!(stderr.contains("[gate] down ("), "{stderr}");
 }

@@ -391,15 +391,20 @@ impl ComposeStack {
         self.wait_healthy().await
     }
 
-    async fn service_state(&self, service: &str) -> (String, String, String) {
-        let cid = self
+    /// The container id of a service (`ps -q`), if it has one.
+    async fn container_id(&self, service: &str) -> Option<String> {
+        let out = self
             .run(&["ps", "-q", service], Duration::from_secs(30))
             .await
-            .unwrap_or_default();
-        let cid = cid.lines().map(str::trim).find(|l| !l.is_empty());
-        let Some(cid) = cid else {
-            return ("missing".into(), "-".into(), "-".into());
-        };
+            .ok()?;
+        out.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
+    }
+
+    /// `(status, health, exit code)` of a container.
+    async fn container_state(cid: &str) -> (String, String, String) {
         let out = Command::new("docker")
             .args([
                 "inspect",
@@ -441,11 +446,20 @@ impl ComposeStack {
             .build()
             .map_err(|e| StackError::Tool(format!("HTTP client: {e}")))?;
         let mut last_report = Instant::now();
+        // Container ids do not change while the stack is up; `ps` is slow
+        // with docker-compose 1.29, so ask once per service.
+        let mut cids: Vec<Option<String>> = vec![None; SERVICES.len()];
         loop {
             let mut ready = 0;
             let mut summary = Vec::new();
-            for svc in SERVICES {
-                let (status, health, code) = self.service_state(svc).await;
+            for (svc, cid) in SERVICES.iter().zip(cids.iter_mut()) {
+                if cid.is_none() {
+                    *cid = self.container_id(svc).await;
+                }
+                let (status, health, code) = match cid {
+                    Some(c) => ComposeStack::container_state(c).await,
+                    None => ("missing".into(), "-".into(), "-".into()),
+                };
                 if status == "exited" || status == "dead" {
                     return Err(StackError::Exited {
                         service: (*svc).to_string(),
