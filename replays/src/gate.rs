@@ -271,10 +271,13 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                     Body::Failed("gate:seed", format!("seed: {e}"))
                 }
                 Some(Ok(outcome)) => {
+                    let how = match outcome.attribution {
+                        seed::Attribution::Journal => "in the stub's journal",
+                        seed::Attribution::Counters => "by the stub's per-org counters",
+                    };
                     p.say(&format!(
-                        "seed: {} workspaces provisioned and attributed at the stub ({:?}); wrote {} ({})",
+                        "seed: {} workspaces provisioned, each tenant's calls attributed to its org {how}; wrote {} ({})",
                         outcome.workspaces.len(),
-                        outcome.attribution,
                         env_path.display(),
                         human(t.elapsed())
                     ));

@@ -37,6 +37,37 @@
 //! # }
 //! ```
 //!
+//! # The gate
+//!
+//! [`gate()`] is `replays gate`, the whole CI job: bring a stack up —
+//! [`stack::Embedded`] (cp-stub and tenants alpha and beta in this process,
+//! on loopback ephemeral ports) or [`stack::Compose`] (`compose.yml` through
+//! docker compose) — seed it with [`seed::run`], run every replay, tear it
+//! down. Same output, exit codes and reports as [`run()`]; a stack or seed
+//! failure is exit 1 with its cause. [`stack::StackOptions`] injects drift
+//! (tenant env, stub settings, faults armed before the tenants boot) so
+//! tests prove each incident is caught by name:
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), replays::GateError> {
+//! use replays::stack::{StackOptions, TenantOptions};
+//! let opts = replays::GateOptions {
+//!     stack: replays::StackChoice::Embedded(StackOptions {
+//!         // Incident D2: only CP_UPSTREAM_URL, which no CP client reads.
+//!         alpha: TenantOptions::alpha()
+//!             .with_env("CP_PROVISION_URL", "")
+//!             .with_env("MOLECULE_CP_URL", "")
+//!             .with_env("CP_UPSTREAM_URL", "{stub}"),
+//!         ..StackOptions::default()
+//!     }),
+//!     ..Default::default()
+//! };
+//! let outcome = replays::gate(&opts).await?;
+//! assert_eq!(outcome.exit_code, 1);
+//! assert!(outcome.failure.unwrap().contains("CP_UPSTREAM_URL"));
+//! # Ok(()) }
+//! ```
+//!
 //! # Results
 //!
 //! PASS, FAIL (an expectation did not hold, a step timed out), ERROR (the
@@ -94,6 +125,10 @@
 //!   `expect.rs` (assertions), `capture.rs`, `counters.rs`, `stub.rs` (admin
 //!   API client), `bundle.rs` (failure bundle), `shell.rs` (legacy replays);
 //! - `report/` — [`report::text`], [`report::junit`], [`report::json`];
+//! - `stack/` — [`stack::Embedded`] (the in-process stack and its drift
+//!   knobs), [`stack::Compose`] (compose as a subprocess), shared
+//!   [`stack::Endpoints`];
+//! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `shape.rs` — shape differences against a contract schema;
 //! - `drift.rs` — `replays drift`;
 //! - `envcmd.rs` — `replays env` and `replays check`.
