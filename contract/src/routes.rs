@@ -266,21 +266,27 @@ pub type Params = Vec<(&'static str, String)>;
 /// Literal segments win over parameters, so `GET /cp/workspaces/provision` is
 /// a 405 of the provision route, not a call of `{id}` = `provision`.
 pub fn match_route(method: &str, path: &str) -> RouteMatch {
+    // Two passes over the (small, static) table, without allocating: the
+    // best literal count first, then the method among the routes that
+    // reach it. Parameters are captured only for the route returned.
     let mut best: Option<usize> = None;
-    let mut candidates: Vec<(&'static Route, Params, usize)> = Vec::new();
     for route in ROUTES {
-        if let Some((params, literals)) = match_path(route.path, path) {
+        if let Some(literals) = path_literals(route.path, path) {
             best = Some(best.map_or(literals, |b| b.max(literals)));
-            candidates.push((route, params, literals));
         }
     }
     let Some(best) = best else {
         return RouteMatch::NotFound;
     };
-    candidates.retain(|(_, _, literals)| *literals == best);
+    let candidates = ROUTES
+        .iter()
+        .filter(|r| path_literals(r.path, path) == Some(best));
     let mut allow = Vec::new();
-    for (route, params, _) in candidates {
+    for route in candidates {
         if route.method.eq_ignore_ascii_case(method) {
+            let params = match_path(route.path, path)
+                .map(|(params, _)| params)
+                .unwrap_or_default();
             return RouteMatch::Found { route, params };
         }
         if !allow.contains(&route.method) {
@@ -288,6 +294,30 @@ pub fn match_route(method: &str, path: &str) -> RouteMatch {
         }
     }
     RouteMatch::MethodNotAllowed { allow }
+}
+
+/// The number of literal segments when `path` matches `pattern`.
+fn path_literals(pattern: &str, path: &str) -> Option<usize> {
+    let mut pat = pattern.split('/');
+    let mut got = path.split('/');
+    let mut literals = 0;
+    loop {
+        match (pat.next(), got.next()) {
+            (None, None) => return Some(literals),
+            (Some(p), Some(g)) => {
+                if p.starts_with('{') && p.ends_with('}') {
+                    if g.is_empty() {
+                        return None;
+                    }
+                } else if p == g {
+                    literals += 1;
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// Match `path` against `pattern`; returns the parameters and the number of literal segments.

@@ -294,6 +294,10 @@ impl Config {
                 reason: "is empty: give the secret, or leave the setting out".into(),
             });
         }
+        if self.tenant_config.is_empty() {
+            // The built-in map is flat strings by construction (DEFAULT_TENANT_CONFIG).
+            return Ok(());
+        }
         let map: serde_json::Map<String, Value> = self
             .tenant_config
             .iter()
