@@ -120,7 +120,8 @@ pub struct GateOutcome {
     pub phases: Vec<Phase>,
     /// Total wall time.
     pub duration: Duration,
-    /// The stack or seed failure, when that is what failed (`stack: …` / `seed: …`).
+    /// The stack or seed failure, when that is what failed
+    /// (`embedded stack: …` / `compose stack: …` / `seed: …`).
     pub failure: Option<String>,
     /// The replays' results (one `gate:stack` / `gate:seed` ERROR when they did not run).
     pub summary: Summary,
@@ -238,10 +239,10 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let mut seed_outcome = None;
     let body = match (&up_error, &endpoints) {
         (Some(e), _) => {
-            p.say(&format!("stack up FAILED ({kind}): {e}"));
-            Body::Failed("gate:stack", format!("stack ({kind}): {e}"))
+            p.say(&format!("stack up FAILED: {e}"));
+            Body::Failed("gate:stack", e.to_string())
         }
-        (None, None) => Body::Failed("gate:stack", format!("stack ({kind}): did not start")),
+        (None, None) => Body::Failed("gate:stack", format!("{kind} stack: did not start")),
         (None, Some(ep)) => {
             p.say(&format!(
                 "stack up: {kind}: cp-stub {}, alpha {} ({}), beta {} ({}) ({})",

@@ -185,8 +185,9 @@ const TENANT_CASES: &[&str] = &[
 #[test]
 fn gate_passes_on_the_clean_embedded_stack() {
     let tmp = tempfile::tempdir().unwrap();
-    let junit = tmp.path().join("junit.xml");
-    let json_path = tmp.path().join("report.json");
+    // Report folders that do not exist yet are made.
+    let junit = tmp.path().join("reports/junit.xml");
+    let json_path = tmp.path().join("reports/report.json");
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -523,4 +524,52 @@ fn compose_gate_passes() {
     }
     assert!(stderr.contains("[gate] healthy in "), "{stderr}");
     assert!(stderr.contains("[gate] down ("), "{stderr}");
+}
+
+/// A stack that does not come up is exit 1 with the cause, reported like a
+/// replay (`gate:stack`), and nothing else runs.
+#[test]
+fn stack_failures_are_named() {
+    let rt = rt();
+    let g = rt
+        .block_on(replays::gate(&gate_options(StackOptions {
+            alpha: TenantOptions::alpha().with_env("MOLECULE_ORG_ID", ""),
+            ..StackOptions::default()
+        })))
+        .unwrap();
+    assert_eq!(g.exit_code, 1);
+    let failure = g.failure.clone().unwrap();
+    assert!(
+        failure.starts_with("embedded stack: tenant alpha did not start")
+            && failure.contains("MOLECULE_ORG_ID is empty"),
+        "{failure}"
+    );
+    assert_eq!(g.summary.replays.len(), 1);
+    assert_eq!(outcome(&g.summary, "gate:stack"), Outcome::Error);
+    assert!(g.seed.is_none() && g.endpoints.is_none());
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    let g = rt
+        .block_on(replays::gate(&gate_options(StackOptions {
+            faults: vec![FaultSpec {
+                route: "no-such-route".into(),
+                status: Some(500),
+                ..FaultSpec::default()
+            }],
+            ..StackOptions::default()
+        })))
+        .unwrap();
+    assert_eq!(g.exit_code, 1);
+    let failure = g.failure.clone().unwrap();
+    assert!(
+        failure.starts_with("embedded stack: arming the fault")
+            && failure.contains("no-such-route")
+            && failure.contains("the stub answered 400"),
+        "{failure}"
+    );
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }

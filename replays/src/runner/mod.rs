@@ -405,6 +405,13 @@ pub(crate) fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), 
             path: path.clone(),
             reason,
         })?;
+        // A report folder that does not exist yet (target/ci/…) is made.
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| RunError::Report {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         std::fs::write(path, content).map_err(|e| RunError::Report {
             path: path.clone(),
             reason: e.to_string(),

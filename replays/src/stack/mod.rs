@@ -145,7 +145,7 @@ pub enum StackError {
         summary: String,
     },
     /// Interrupted (Ctrl-C / SIGTERM).
-    #[error("interrupted")]
+    #[error("compose stack: interrupted (Ctrl-C / SIGTERM) while coming up")]
     Interrupted,
 }
 
