@@ -369,6 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn headline_carries_the_because() {
+        let mut r = ReplayReport::bare("r", "r.toml".into(), "toml", Outcome::Fail);
+        r.steps.push(StepReport {
+            name: "reached".into(),
+            checks: vec![Check::fail("counter provision_calls +1", "+1", "0")
+                .with_because(Some("provision never reached the stub (D4)".into()))],
+            because: Some("step text".into()),
+            ..StepReport::default()
+        });
+        assert_eq!(
+            r.headline(),
+            "step `reached`: counter provision_calls +1 (expected +1, actual 0) — because: provision never reached the stub (D4)"
+        );
+        r.steps[0].checks[0].because = None;
+        assert!(r.headline().ends_with("— because: step text"));
+        // A check that held keeps no because.
+        assert!(Check::pass("ok")
+            .with_because(Some("x".into()))
+            .because
+            .is_none());
+    }
+
+    #[test]
     fn xfail_is_not_a_pass_and_xpass_fails() {
         let s = summary(&[Outcome::Pass, Outcome::Xfail, Outcome::Skip]);
         assert_eq!(
