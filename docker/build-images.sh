@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # Build the cp-harness images with no registry access.
 #
-#   docker/build-images.sh                # static binaries + FROM scratch images
-#   docker/build-images.sh --from-source  # docker/Dockerfile (needs registry access)
+#   docker/build-images.sh                # the two images compose.yml runs
+#   docker/build-images.sh --tools        # ... and cp-harness:local (seed + replays)
 #   docker/build-images.sh --force        # rebuild the images even if up to date
 #   docker/build-images.sh --no-cargo     # package the binaries already in docker/dist/
+#   docker/build-images.sh --from-source  # docker/Dockerfile instead (needs registry access)
 #
-# Default flow: build cp-stub, tenant-double, seed and replays statically
-# (glibc, -C target-feature=+crt-static) into a dedicated target dir, copy
-# them to docker/dist/, then `docker build` docker/Dockerfile.scratch three
-# times: targets cp-stub (/cp-stub), tenant-double (/tenant-double) and
-# tools (/seed, /replays). Images are rebuilt only when the binaries, the
-# rootfs or the Dockerfile changed (a content hash is kept in the label
-# cp-harness.content); cargo itself is incremental.
+# Default flow: build cp-stub and tenant-double (with --tools also seed and
+# replays) statically (glibc, -C target-feature=+crt-static) into a
+# dedicated target dir, copy them to docker/dist/, then `docker build`
+# docker/Dockerfile.scratch once per image:
+#
+#   target         tag (override)                                    contents
+#   cp-stub        cp-harness/cp-stub:local       (CP_STUB_IMAGE)       /cp-stub
+#   tenant-double  cp-harness/tenant-double:local (TENANT_DOUBLE_IMAGE) /tenant-double
+#   tools          cp-harness:local               (TOOLS_IMAGE)         /seed, /replays
+#
+# An image is rebuilt only when its binaries, the rootfs or the Dockerfile
+# changed (a content hash is kept in its label cp-harness.content); cargo
+# itself is incremental. Nothing is pulled.
 #
 # Environment:
 #   CP_HARNESS_STATIC_TARGET_DIR  cargo target dir of the static build [target/static]
 #   CP_HARNESS_TARGET             target triple [the host's, e.g. x86_64-unknown-linux-gnu]
 #   CP_HARNESS_PROFILE            cargo profile [release]
-#   CP_STUB_IMAGE / TENANT_DOUBLE_IMAGE / TOOLS_IMAGE   tags to build
-#                                 [cp-harness/cp-stub:local, cp-harness/tenant-double:local, cp-harness:local]
-#   CP_HARNESS_MAX_IMAGE_MB       warn when the image is larger [15]
+#   CP_HARNESS_MAX_IMAGE_MB       warn when an image is larger [15]
 #
 # Prints one line per image with its size and writes docker/dist/image-sizes.txt.
 set -euo pipefail
@@ -31,11 +36,13 @@ cd "$ROOT"
 FROM_SOURCE=0
 FORCE=0
 NO_CARGO=0
+TOOLS=0
 for arg in "$@"; do
   case "$arg" in
     --from-source) FROM_SOURCE=1 ;;
     --force) FORCE=1 ;;
     --no-cargo) NO_CARGO=1 ;;
+    --tools) TOOLS=1 ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -47,13 +54,21 @@ for arg in "$@"; do
   esac
 done
 
-CP_STUB_IMAGE=${CP_STUB_IMAGE:-cp-harness/cp-stub:local}
-TENANT_DOUBLE_IMAGE=${TENANT_DOUBLE_IMAGE:-cp-harness/tenant-double:local}
-TOOLS_IMAGE=${TOOLS_IMAGE:-cp-harness:local}
 MAX_MB=${CP_HARNESS_MAX_IMAGE_MB:-15}
-BINS=(cp-stub tenant-double seed replays)
-# target -> tag
-TARGETS=("cp-stub=$CP_STUB_IMAGE" "tenant-double=$TENANT_DOUBLE_IMAGE" "tools=$TOOLS_IMAGE")
+# Dockerfile target | tag | binaries it holds
+TARGETS=(
+  "cp-stub|${CP_STUB_IMAGE:-cp-harness/cp-stub:local}|cp-stub"
+  "tenant-double|${TENANT_DOUBLE_IMAGE:-cp-harness/tenant-double:local}|tenant-double"
+)
+if [[ $TOOLS == 1 ]]; then
+  TARGETS+=("tools|${TOOLS_IMAGE:-cp-harness:local}|seed replays")
+fi
+BINS=()
+for entry in "${TARGETS[@]}"; do
+  IFS='|' read -r _ _ bins <<<"$entry"
+  read -r -a more <<<"$bins"
+  BINS+=("${more[@]}")
+done
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() {
@@ -75,10 +90,10 @@ docker_build() {
   fi
 }
 
+sha=$(git_sha)
 if [[ $FROM_SOURCE == 1 ]]; then
-  sha=$(git_sha)
-  for pair in "${TARGETS[@]}"; do
-    target=${pair%%=*} tag=${pair#*=}
+  for entry in "${TARGETS[@]}"; do
+    IFS='|' read -r target tag _ <<<"$entry"
     log "docker build -f docker/Dockerfile --target $target -t $tag . (from source; pulls rust and distroless)"
     docker_build -f docker/Dockerfile --target "$target" --build-arg GIT_SHA="$sha" -t "$tag" .
   done
@@ -92,15 +107,16 @@ else
   esac
   out_dir="$STATIC_DIR/$TRIPLE/$profile_dir"
 
-  # --target keeps RUSTFLAGS off build scripts and proc macros (which must
-  # stay dynamic); only the four binaries and their dependencies are static.
   mkdir -p docker/dist
   if [[ $NO_CARGO == 0 ]]; then
-    log "cargo build --profile $PROFILE --target $TRIPLE (static, +crt-static) into $STATIC_DIR"
+    bin_args=()
+    for bin in "${BINS[@]}"; do bin_args+=(--bin "$bin"); done
+    # --target keeps RUSTFLAGS off build scripts and proc macros (which must
+    # stay dynamic); only the binaries and their dependencies are static.
+    log "cargo build --profile $PROFILE --target $TRIPLE ${bin_args[*]} (static: +crt-static) into $STATIC_DIR"
     start=$(date +%s)
     RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$STATIC_DIR" \
-      cargo build --profile "$PROFILE" --target "$TRIPLE" \
-      --bin cp-stub --bin tenant-double --bin seed --bin replays
+      cargo build --profile "$PROFILE" --target "$TRIPLE" "${bin_args[@]}"
     log "static build: $(($(date +%s) - start)) s"
     for bin in "${BINS[@]}"; do
       src="$out_dir/$bin"
@@ -116,17 +132,20 @@ else
     fi
   done
 
-  # Content hash of everything the image is made of.
-  content=$(
-    {
-      sha256sum docker/Dockerfile.scratch
-      (cd docker && find rootfs -type f -print0 | sort -z | xargs -0 sha256sum)
-      (cd docker/dist && sha256sum "${BINS[@]}")
-    } | sha256sum | cut -c1-16
+  common=$(
+    sha256sum docker/Dockerfile.scratch
+    cd docker && find rootfs -type f -print0 | sort -z | xargs -0 sha256sum
   )
-  sha=$(git_sha)
-  for pair in "${TARGETS[@]}"; do
-    target=${pair%%=*} tag=${pair#*=}
+  for entry in "${TARGETS[@]}"; do
+    IFS='|' read -r target tag bins <<<"$entry"
+    read -r -a own <<<"$bins"
+    # Content hash of everything this image is made of.
+    content=$(
+      {
+        printf '%s\n' "$target" "$common"
+        (cd docker/dist && sha256sum "${own[@]}")
+      } | sha256sum | cut -c1-16
+    )
     have=$(docker image inspect -f '{{index .Config.Labels "cp-harness.content"}}' "$tag" 2>/dev/null || true)
     if [[ $FORCE == 0 && $have == "$content" ]]; then
       log "$tag is up to date (content $content)"
@@ -142,8 +161,8 @@ fi
 sizes_file=docker/dist/image-sizes.txt
 mkdir -p docker/dist
 : >"$sizes_file"
-for pair in "${TARGETS[@]}"; do
-  tag=${pair#*=}
+for entry in "${TARGETS[@]}"; do
+  IFS='|' read -r _ tag _ <<<"$entry"
   bytes=$(docker image inspect -f '{{.Size}}' "$tag")
   mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
   printf '%s %s bytes (%s MB)\n' "$tag" "$bytes" "$mb" | tee -a "$sizes_file"
@@ -151,8 +170,3 @@ for pair in "${TARGETS[@]}"; do
     log "WARNING: $tag is $mb MB, above the $MAX_MB MB target"
   fi
 done
-if [[ $FROM_SOURCE == 0 ]]; then
-  for bin in "${BINS[@]}"; do
-    printf '  /%s %s bytes\n' "$bin" "$(stat -c %s "docker/dist/$bin")" | tee -a "$sizes_file"
-  done
-fi

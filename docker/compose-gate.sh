@@ -5,8 +5,9 @@
 #   KEEP_UP=1 docker/compose-gate.sh  # leave the stack up (and .seed.env) afterwards
 #
 # Steps (each prints a banner and its time):
-#   1. images   docker/build-images.sh (incremental; skipped with CP_HARNESS_NO_BUILD=1,
-#               which only checks that the images exist)
+#   1. build    docker/build-images.sh (incremental; skipped with CP_HARNESS_NO_BUILD=1,
+#               which only checks that the images exist), and the host's seed and
+#               replays (cargo build, dev profile; skipped when SEED_BIN / REPLAYS_BIN are set)
 #   2. up       <compose> -p <project> up -d
 #   3. wait     every service healthy (docker health status; a service whose image
 #               has no healthcheck is probed over HTTP on its published port),
@@ -26,8 +27,7 @@
 #   TENANT_IMAGE, CP_STUB_IMAGE           images (see compose.yml)
 #   CP_HARNESS_NO_BUILD=1      do not build images
 #   GATE_UP_TIMEOUT            seconds for the stack to become healthy [120]
-#   SEED_BIN, REPLAYS_BIN      binaries to run [docker/dist/seed, docker/dist/replays:
-#                              the static builds of docker/build-images.sh]
+#   SEED_BIN, REPLAYS_BIN      binaries to run [built here: $CARGO_TARGET_DIR/debug/{seed,replays}]
 #   SEED_ENV_FILE              env file seed writes [a temp file; .seed.env with KEEP_UP=1]
 #   GATE_REPORT_DIR            where replays writes JUnit and JSON reports [target/compose-gate]
 #   REPLAYS_*                  passed through to replays (REPLAYS_FILTER, REPLAYS_JOBS, ...)
@@ -49,8 +49,6 @@ if [[ $KEEP_UP == 1 ]]; then
 else
   PROJECT=${COMPOSE_PROJECT_NAME:-cp-harness-gate-$$}
 fi
-SEED_BIN=${SEED_BIN:-$ROOT/docker/dist/seed}
-REPLAYS_BIN=${REPLAYS_BIN:-$ROOT/docker/dist/replays}
 REPORT_DIR=${GATE_REPORT_DIR:-$ROOT/target/compose-gate}
 STUB_URL=http://127.0.0.1:$CP_STUB_PORT
 
@@ -126,11 +124,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A placeholder binary (fn main() {}) prints no usage; a real one does.
-is_real_tool() { [[ -x $1 ]] && "$1" --help 2>&1 | grep -qi 'usage'; }
-
-# ---------------------------------------------------------------- 1. images
-step images
+# ---------------------------------------------------------------- 1. build
+step build
 if [[ ${CP_HARNESS_NO_BUILD:-0} == 1 ]]; then
   for img in "${CP_STUB_IMAGE:-cp-harness/cp-stub:local}" "${TENANT_IMAGE:-cp-harness/tenant-double:local}"; do
     docker image inspect "$img" >/dev/null 2>&1 ||
@@ -140,6 +135,18 @@ else
   FAILED_STEP=images
   "$ROOT/docker/build-images.sh" || exit 2
 fi
+if [[ -z ${SEED_BIN:-} || -z ${REPLAYS_BIN:-} ]]; then
+  FAILED_STEP=build
+  cargo build --bin seed --bin replays || exit 2
+  SEED_BIN=${SEED_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/seed}
+  REPLAYS_BIN=${REPLAYS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/replays}
+fi
+for bin in "$SEED_BIN" "$REPLAYS_BIN"; do
+  [[ -x $bin ]] || {
+    say "$bin is not an executable (SEED_BIN / REPLAYS_BIN)"
+    exit 2
+  }
+done
 
 # ---------------------------------------------------------------- 2. up
 step "up (project $PROJECT, $COMPOSE)"
@@ -221,12 +228,6 @@ if [[ -z ${SEED_ENV_FILE:-} ]]; then
   fi
 fi
 export SEED_ENV_FILE
-if ! is_real_tool "$SEED_BIN"; then
-  say "SKIP seed and replays: $SEED_BIN is missing or a placeholder (no --help usage)."
-  say "The stack came up healthy; that part of the gate passed."
-  FAILED_STEP=""
-  exit 0
-fi
 seed_rc=0
 "$SEED_BIN" --out "$SEED_ENV_FILE" --stack-id "$PROJECT" || seed_rc=$?
 if [[ $seed_rc != 0 ]]; then
@@ -237,11 +238,6 @@ fi
 # ---------------------------------------------------------------- 5. replays
 step replays
 FAILED_STEP=replays
-if ! is_real_tool "$REPLAYS_BIN"; then
-  say "SKIP replays: $REPLAYS_BIN is missing or a placeholder (no --help usage)."
-  FAILED_STEP=""
-  exit 0
-fi
 mkdir -p "$REPORT_DIR"
 replays_rc=0
 "$REPLAYS_BIN" run --env-file "$SEED_ENV_FILE" \

@@ -1,0 +1,486 @@
+//! The cp-harness images under testcontainers. See the crate docs (src/lib.rs)
+//! for what is checked and what is needed (Docker + `docker/build-images.sh`).
+
+use std::io::Write;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use contract::admin::{StubState, VersionInfo};
+use serde_json::{json, Value};
+use testcontainers::core::wait::ExitWaitStrategy;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
+
+/// Set to `1` to skip (loudly) when Docker or the images are missing.
+const SKIP_VAR: &str = "CP_HARNESS_SKIP_DOCKER";
+const STUB_PORT: u16 = 9090;
+const TENANT_PORT: u16 = 8080;
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ------------------------------------------------------------------ preflight
+
+/// `name:tag` from `var`, else `default`.
+fn image_ref(var: &str, default: &str) -> (String, String) {
+    let full = std::env::var(var)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| default.to_string());
+    match full.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+        _ => (full, "latest".to_string()),
+    }
+}
+
+fn stub_image() -> (String, String) {
+    image_ref("CP_STUB_IMAGE", "cp-harness/cp-stub:local")
+}
+
+fn tenant_image() -> (String, String) {
+    image_ref("TENANT_DOUBLE_IMAGE", "cp-harness/tenant-double:local")
+}
+
+/// True when Docker answers and every image is present locally (so nothing
+/// is ever pulled). Otherwise: a loud skip under `CP_HARNESS_SKIP_DOCKER=1`,
+/// else a panic naming the fix.
+fn preflight(images: &[(String, String)]) -> bool {
+    let problem = match Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+    {
+        Err(e) => Some(format!("the docker CLI cannot run ({e})")),
+        Ok(out) if !out.status.success() => Some(format!(
+            "the Docker engine does not answer (`docker info`: {})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Ok(_) => images.iter().find_map(|(name, tag)| {
+            let reference = format!("{name}:{tag}");
+            let present = Command::new("docker")
+                .args(["image", "inspect", "--format", "{{.Id}}", &reference])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            (!present)
+                .then(|| format!("the image {reference} is not built (these tests never pull)"))
+        }),
+    };
+    match problem {
+        None => true,
+        Some(problem) if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
+            // Straight to the process's stderr: libtest captures eprintln!,
+            // and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!! containers-tests SKIPPED ({SKIP_VAR}=1): {problem}\n\
+                 !!!! the images were NOT tested; run docker/build-images.sh with Docker up to test them\n"
+            );
+            false
+        }
+        Some(problem) => panic!(
+            "{problem}.\n\
+             Fix: start Docker, then run `docker/build-images.sh` (builds the images from this \
+             checkout with no registry), then rerun the tests.\n\
+             To skip the container tests instead, set {SKIP_VAR}=1."
+        ),
+    }
+}
+
+/// A name no other test run uses (containers and networks are global).
+fn unique(what: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("cph-{what}-{}-{nanos:x}", std::process::id())
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// The stub image, waiting until Docker reports it healthy (its own
+/// HEALTHCHECK: `/cp-stub healthcheck`).
+fn stub_request() -> ContainerRequest<GenericImage> {
+    let (name, tag) = stub_image();
+    GenericImage::new(name, tag)
+        .with_wait_for(WaitFor::healthcheck())
+        .with_startup_timeout(STARTUP_TIMEOUT)
+}
+
+fn tenant_request() -> ContainerRequest<GenericImage> {
+    let (name, tag) = tenant_image();
+    GenericImage::new(name, tag)
+        .with_wait_for(WaitFor::healthcheck())
+        .with_startup_timeout(STARTUP_TIMEOUT)
+}
+
+/// `http://127.0.0.1:<published port>` of `port` in the container.
+async fn base_url(container: &ContainerAsync<GenericImage>, port: u16) -> String {
+    let published = container
+        .get_host_port_ipv4(port.tcp())
+        .await
+        .expect("the container port is published");
+    let host = container.get_host().await.expect("docker host").to_string();
+    // The mapping is IPv4: do not let `localhost` resolve to ::1.
+    let host = if host == "localhost" {
+        "127.0.0.1".to_string()
+    } else {
+        host
+    };
+    format!("http://{host}:{published}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+/// Status and JSON body (`Value::Null` when empty, a string when not JSON).
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request reaches the container");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    send(client().get(url)).await
+}
+
+async fn logs(container: &ContainerAsync<GenericImage>) -> String {
+    let out = container.stdout_to_vec().await.unwrap_or_default();
+    let err = container.stderr_to_vec().await.unwrap_or_default();
+    format!(
+        "--- container stdout ---\n{}\n--- container stderr ---\n{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    )
+}
+
+async fn stub_state(base: &str) -> StubState {
+    let (status, body) = get_json(&format!("{base}/__/stub/state")).await;
+    assert_eq!(status, 200, "GET /__/stub/state: {body}");
+    serde_json::from_value(body).expect("/__/stub/state is a contract::admin::StubState")
+}
+
+async fn provision(base: &str, org: &str, workspace_id: &str) -> (u16, Value) {
+    let body = contract::example_request(
+        contract::route("provision").expect("provision route"),
+        org,
+        workspace_id,
+    )
+    .expect("provision takes a body");
+    send(
+        client()
+            .post(format!("{base}/cp/workspaces/provision"))
+            .json(&body),
+    )
+    .await
+}
+
+/// Stop with a 2 s grace time and return the exit code: 0 when the binary
+/// handled SIGTERM and exited in time, 137 when Docker had to SIGKILL it.
+async fn stop_within_two_seconds(container: &ContainerAsync<GenericImage>) -> Option<i64> {
+    let started = Instant::now();
+    container
+        .stop_with_timeout(Some(2))
+        .await
+        .expect("docker stop");
+    let code = container.exit_code().await.expect("exit code");
+    eprintln!("stopped in {:?} with exit code {code:?}", started.elapsed());
+    code
+}
+
+// ------------------------------------------------------------------ cp-stub
+
+#[tokio::test]
+async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    // start() returns only once Docker reports the container healthy.
+    let stub = stub_request()
+        .start()
+        .await
+        .expect("cp-stub container starts healthy");
+    let base = base_url(&stub, STUB_PORT).await;
+
+    let (status, body) = get_json(&format!("{base}/healthz")).await;
+    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
+
+    let (status, body) = get_json(&format!("{base}/__/stub/version")).await;
+    assert_eq!(status, 200, "GET /__/stub/version: {body}");
+    let version: VersionInfo =
+        serde_json::from_value(body.clone()).expect("/__/stub/version is a VersionInfo");
+    assert_eq!(version.name, "cp-stub");
+    assert_eq!(
+        version.contract,
+        contract::fingerprint(),
+        "the image serves another contract than this checkout (stale image, incident D9): \
+         rebuild it with docker/build-images.sh ({body})"
+    );
+}
+
+#[tokio::test]
+async fn stub_in_container_answers_every_contract_route() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    let stub = stub_request()
+        .start()
+        .await
+        .expect("cp-stub container starts healthy");
+    let base = base_url(&stub, STUB_PORT).await;
+    let (org, workspace) = ("org-containers", "ws-containers");
+
+    for probe in contract::probes(org, workspace) {
+        let route = probe.route;
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes()).expect("method");
+        let mut request = client().request(method, format!("{base}{}", probe.path_and_query()));
+        for (name, value) in &probe.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = &probe.body {
+            request = request.json(body);
+        }
+        let (status, body) = send(request).await;
+        assert!(
+            route.success.accepts(status),
+            "{} {}: status {status} is not a success for the real client ({:?}); body: {body}\n{}",
+            probe.method,
+            probe.path,
+            route.success,
+            logs(&stub).await
+        );
+        let violations = contract::validate(route.response_schema, &body).expect("schema compiles");
+        assert!(
+            violations.is_empty(),
+            "{} {}: the answer breaks `{}`: {}; body: {body}",
+            probe.method,
+            probe.path,
+            route.response_schema,
+            violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        if route.id == "provision" {
+            // Exactly 201 (D3) and the default prefix mol-ws- (D10).
+            assert_eq!(status, 201);
+            assert_eq!(body["instance_id"], json!(format!("mol-ws-{workspace}")));
+        }
+    }
+
+    let state = stub_state(&base).await;
+    assert!(
+        state.violations.is_empty(),
+        "the probes are valid requests, yet the stub recorded violations: {:?}",
+        state.violations
+    );
+    assert!(
+        state.unmatched.is_empty(),
+        "unmatched: {:?}",
+        state.unmatched
+    );
+    assert_eq!(state.org_calls(org, "provision"), 1);
+}
+
+#[tokio::test]
+async fn stub_is_reachable_by_name_from_another_container() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    // As in compose: a user-defined network, peers call http://<name>:9090.
+    // The probe is the stub image's own static binary, so this also checks
+    // that static glibc resolves names through Docker's DNS in FROM scratch.
+    let network = unique("net");
+    let name = unique("stub");
+    let _stub = stub_request()
+        .with_network(&network)
+        .with_container_name(&name)
+        .start()
+        .await
+        .expect("cp-stub container starts healthy");
+
+    let (image, tag) = stub_image();
+    let url = format!("http://{name}:{STUB_PORT}/healthz");
+    let probe = GenericImage::new(image, tag)
+        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(0)))
+        .with_cmd(["healthcheck", "--url", url.as_str()])
+        .with_network(&network)
+        .with_startup_timeout(STARTUP_TIMEOUT)
+        .start()
+        .await;
+    if let Err(e) = probe {
+        panic!(
+            "`cp-stub healthcheck --url {url}` from a second container on {network} failed: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stub_is_configured_through_the_environment() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    // Another port and instance prefix. The image's healthcheck reads PORT
+    // too, so "healthy" already shows both ends follow the variable.
+    let port = 9191;
+    let (image, tag) = stub_image();
+    let stub = GenericImage::new(image, tag)
+        .with_exposed_port(port.tcp())
+        .with_wait_for(WaitFor::healthcheck())
+        .with_env_var("PORT", port.to_string())
+        .with_env_var("CP_STUB_INSTANCE_PREFIX", "i-custom-")
+        .with_startup_timeout(STARTUP_TIMEOUT)
+        .start()
+        .await
+        .expect("cp-stub starts healthy on PORT=9191");
+    let base = base_url(&stub, port).await;
+
+    let (status, body) = provision(&base, "org-env", "ws-env").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["instance_id"], json!("i-custom-ws-env"), "{body}");
+}
+
+#[tokio::test]
+async fn stub_rejects_a_bad_setting_with_exit_code_2() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    let (image, tag) = stub_image();
+    let started = GenericImage::new(image, tag)
+        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(2)))
+        .with_env_var("CP_STUB_JOURNAL_CAPACITY", "lots")
+        .with_startup_timeout(STARTUP_TIMEOUT)
+        .start()
+        .await;
+    if let Err(e) = started {
+        panic!("a bad CP_STUB_JOURNAL_CAPACITY must stop the stub with exit code 2 (configuration error): {e}");
+    }
+}
+
+#[tokio::test]
+async fn stub_stops_on_sigterm_within_two_seconds() {
+    if !preflight(&[stub_image()]) {
+        return;
+    }
+    let stub = stub_request()
+        .start()
+        .await
+        .expect("cp-stub container starts healthy");
+    let base = base_url(&stub, STUB_PORT).await;
+    // Some traffic first, so there are open connections to close.
+    let (status, _) = provision(&base, "org-sigterm", "ws-sigterm").await;
+    assert_eq!(status, 201);
+
+    let code = stop_within_two_seconds(&stub).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "cp-stub did not exit by itself within 2 s of SIGTERM (137 = SIGKILLed by Docker)\n{}",
+        logs(&stub).await
+    );
+}
+
+// ------------------------------------------------------------------ tenant-double
+
+#[tokio::test]
+async fn tenant_double_provisions_through_the_stub_container_by_name() {
+    if !preflight(&[stub_image(), tenant_image()]) {
+        return;
+    }
+    let network = unique("net");
+    let stub_name = unique("cp-stub");
+    let stub = stub_request()
+        .with_network(&network)
+        .with_container_name(&stub_name)
+        .start()
+        .await
+        .expect("cp-stub container starts healthy");
+    let stub_base = base_url(&stub, STUB_PORT).await;
+
+    // The environment compose.yml gives tenant-alpha.
+    let cp = format!("http://{stub_name}:{STUB_PORT}");
+    let tenant = tenant_request()
+        .with_network(&network)
+        .with_env_var("MOLECULE_ORG_ID", "org-alpha")
+        .with_env_var("ADMIN_TOKEN", "alpha-admin-token")
+        .with_env_var("PLATFORM_URL", "http://tenant-alpha:8080")
+        .with_env_var("CP_PROVISION_URL", &cp)
+        .with_env_var("MOLECULE_CP_URL", &cp)
+        .with_env_var("MOLECULE_CP_SHARED_SECRET", "harness-shared-secret")
+        .start()
+        .await
+        .expect("tenant-double container starts healthy");
+    let tenant_base = base_url(&tenant, TENANT_PORT).await;
+
+    let (status, body) = send(
+        client()
+            .post(format!("{tenant_base}/workspaces"))
+            .bearer_auth("alpha-admin-token")
+            .header("X-Molecule-Org-Id", "org-alpha")
+            .json(&json!({"name": "containers", "tier": 0})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        201,
+        "POST /workspaces: {body}\n{}",
+        logs(&tenant).await
+    );
+    let id = body["id"].as_str().expect("workspace id").to_string();
+
+    // Provisioning is asynchronous: poll the workspace until it leaves
+    // `provisioning` (bounded; not a timing assertion).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let workspace = loop {
+        let (status, body) = send(
+            client()
+                .get(format!("{tenant_base}/workspaces/{id}"))
+                .bearer_auth("alpha-admin-token")
+                .header("X-Molecule-Org-Id", "org-alpha"),
+        )
+        .await;
+        assert_eq!(status, 200, "GET /workspaces/{id}: {body}");
+        if body["status"] != json!("provisioning") || Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        workspace["instance_id"],
+        json!(format!("mol-ws-{id}")),
+        "the tenant did not provision through the stub: {workspace}\n{}",
+        logs(&tenant).await
+    );
+
+    // The tenant's own calls reached the stub under its org (D2, D4).
+    let state = stub_state(&stub_base).await;
+    assert_eq!(
+        state.org_calls("org-alpha", "provision"),
+        1,
+        "{:?}",
+        state.orgs
+    );
+    assert_eq!(
+        state.org_calls("org-alpha", "tenants_config"),
+        1,
+        "{:?}",
+        state.orgs
+    );
+
+    let code = stop_within_two_seconds(&tenant).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "tenant-double did not exit by itself within 2 s of SIGTERM\n{}",
+        logs(&tenant).await
+    );
+}
