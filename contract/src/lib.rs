@@ -12,6 +12,8 @@
 //!   servers and [`probes`] for clients;
 //! - [`validate`]: JSON Schema validation (schemas in `contract/schemas/`,
 //!   embedded at build time) returning every [`Violation`] with its JSON path;
+//!   [`JsonDoc`] / [`is_valid_json`] give the same verdict on a request body
+//!   without building a `serde_json::Value` (a server's hot path);
 //! - [`shape_diff`]: a structural diff of two JSON values — missing, extra
 //!   and retyped fields, values ignored — for drift reports;
 //! - [`openapi()`]: the same surface as an OpenAPI 3.1 document, checked in as
@@ -33,8 +35,12 @@
 //!
 //! # Layout
 //!
-//! - `routes.rs` — the route table and matching;
-//! - `schema.rs` — embedded schemas, validation, undeclared fields;
+//! - `routes.rs` — the route table and matching (no allocation but the
+//!   captured parameters);
+//! - `schema.rs` — embedded schemas, validation ([`validate`], and
+//!   [`is_valid_json`] for bytes on a hot path), undeclared fields;
+//! - `borrowed.rs` — the flat, borrowed JSON document `is_valid_json`
+//!   validates (jsonschema's own checks, no `serde_json::Value`);
 //! - `diff.rs` — structural shape diff;
 //! - `probe.rs` — a valid request per route;
 //! - `openapi.rs` — the OpenAPI document;
@@ -44,6 +50,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
+mod borrowed;
 mod diff;
 mod openapi;
 mod probe;
@@ -52,6 +59,7 @@ mod schema;
 
 use std::sync::OnceLock;
 
+pub use borrowed::JsonDoc;
 pub use diff::{render as render_shape_diff, shape_diff, ShapeChange, ShapeDifference};
 pub use openapi::{openapi, OPENAPI_FILE};
 pub use probe::{example_request, probes, Probe};
@@ -60,8 +68,8 @@ pub use routes::{
     PROVISION_RETRIED, ROUTES,
 };
 pub use schema::{
-    json_type, schema, schema_names, self_check, undeclared_fields, validate, Violation,
-    SCHEMA_SOURCES,
+    is_valid_json, json_type, schema, schema_names, self_check, undeclared_fields, validate,
+    Violation, SCHEMA_SOURCES,
 };
 
 /// Errors of this crate.

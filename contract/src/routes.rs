@@ -1,5 +1,7 @@
 //! The route table of the CP surface the tenants call.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 /// Which statuses the real client treats as success for a route.
@@ -266,28 +268,60 @@ pub type Params = Vec<(&'static str, String)>;
 /// Literal segments win over parameters, so `GET /cp/workspaces/provision` is
 /// a 405 of the provision route, not a call of `{id}` = `provision`.
 pub fn match_route(method: &str, path: &str) -> RouteMatch {
-    // Two passes over the (small, static) table, without allocating: the
-    // best literal count first, then the method among the routes that
-    // reach it. Parameters are captured only for the route returned.
-    let mut best: Option<usize> = None;
-    for route in ROUTES {
-        if let Some(literals) = path_literals(route.path, path) {
+    // This runs on every request a server answers. A path equal to a
+    // pattern without parameters is decided by those routes alone (nothing
+    // else fits it with as many literal segments): a few length checks and
+    // one comparison. Otherwise the path is split once (on the stack, no
+    // allocation) and compared with patterns split once per process.
+    // Parameters are captured (the only allocation) for the route returned.
+    let table = table();
+    let mut exact = table
+        .literal
+        .iter()
+        .filter(|(pattern, _)| pattern.len() == path.len() && *pattern == path)
+        .peekable();
+    if exact.peek().is_some() {
+        let mut allow = Vec::new();
+        for (_, index) in exact {
+            let route = &ROUTES[*index];
+            if route.method.eq_ignore_ascii_case(method) {
+                return RouteMatch::Found {
+                    route,
+                    params: Vec::new(),
+                };
+            }
+            if !allow.contains(&route.method) {
+                allow.push(route.method);
+            }
+        }
+        return RouteMatch::MethodNotAllowed { allow };
+    }
+    let Some(segments) = Segments::split(path) else {
+        return RouteMatch::NotFound;
+    };
+    let patterns = &table.patterns;
+    // Literal-segment count per route when the path fits its pattern.
+    let mut fits = [None::<u8>; ROUTES.len()];
+    let mut best: Option<u8> = None;
+    for (slot, pattern) in fits.iter_mut().zip(patterns) {
+        *slot = pattern.literals_if_fits(path, &segments);
+        if let Some(literals) = *slot {
             best = Some(best.map_or(literals, |b| b.max(literals)));
         }
     }
     let Some(best) = best else {
         return RouteMatch::NotFound;
     };
-    let candidates = ROUTES
-        .iter()
-        .filter(|r| path_literals(r.path, path) == Some(best));
     let mut allow = Vec::new();
-    for route in candidates {
+    for ((route, pattern), literals) in ROUTES.iter().zip(patterns).zip(fits) {
+        if literals != Some(best) {
+            continue;
+        }
         if route.method.eq_ignore_ascii_case(method) {
-            let params = match_path(route.path, path)
-                .map(|(params, _)| params)
-                .unwrap_or_default();
-            return RouteMatch::Found { route, params };
+            return RouteMatch::Found {
+                route,
+                params: pattern.params(&segments),
+            };
         }
         if !allow.contains(&route.method) {
             allow.push(route.method);
@@ -296,54 +330,129 @@ pub fn match_route(method: &str, path: &str) -> RouteMatch {
     RouteMatch::MethodNotAllowed { allow }
 }
 
-/// The number of literal segments when `path` matches `pattern`.
-fn path_literals(pattern: &str, path: &str) -> Option<usize> {
-    let mut pat = pattern.split('/');
-    let mut got = path.split('/');
-    let mut literals = 0;
-    loop {
-        match (pat.next(), got.next()) {
-            (None, None) => return Some(literals),
-            (Some(p), Some(g)) => {
-                if p.starts_with('{') && p.ends_with('}') {
-                    if g.is_empty() {
-                        return None;
-                    }
-                } else if p == g {
-                    literals += 1;
-                } else {
-                    return None;
-                }
+/// The most `/`-separated segments a route pattern has (checked by a test);
+/// a longer path matches no route.
+const MAX_SEGMENTS: usize = 8;
+
+/// A path split on `/`, on the stack.
+struct Segments<'a> {
+    items: [&'a str; MAX_SEGMENTS],
+    len: usize,
+}
+
+impl<'a> Segments<'a> {
+    /// `None` when the path has more segments than any pattern.
+    fn split(path: &'a str) -> Option<Self> {
+        // By hand: `str::split` sets up a searcher per segment, which costs
+        // more than these few bytes.
+        let mut items = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        let mut start = 0;
+        for (i, b) in path.bytes().enumerate() {
+            if b == b'/' {
+                *items.get_mut(len)? = &path[start..i];
+                len += 1;
+                start = i + 1;
             }
-            _ => return None,
         }
+        *items.get_mut(len)? = &path[start..];
+        len += 1;
+        Some(Segments { items, len })
+    }
+
+    fn as_slice(&self) -> &[&'a str] {
+        &self.items[..self.len]
     }
 }
 
-/// Match `path` against `pattern`; returns the parameters and the number of literal segments.
-fn match_path(pattern: &'static str, path: &str) -> Option<(Params, usize)> {
-    let mut pat = pattern.split('/');
-    let mut got = path.split('/');
-    let mut params = Vec::new();
-    let mut literals = 0;
-    loop {
-        match (pat.next(), got.next()) {
-            (None, None) => return Some((params, literals)),
-            (Some(p), Some(g)) => {
-                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    if g.is_empty() {
-                        return None;
-                    }
-                    params.push((name, g.to_string()));
-                } else if p == g {
-                    literals += 1;
-                } else {
-                    return None;
-                }
-            }
-            _ => return None,
-        }
+/// One segment of a route pattern.
+#[derive(Debug, Clone, Copy)]
+enum PatternSegment {
+    Literal(&'static str),
+    /// `{name}`: any non-empty segment.
+    Param(&'static str),
+}
+
+/// A route pattern, split once.
+#[derive(Debug)]
+struct Pattern {
+    /// The whole pattern when it has no parameter: one comparison decides.
+    literal: Option<&'static str>,
+    segments: Vec<PatternSegment>,
+}
+
+impl Pattern {
+    fn new(path: &'static str) -> Self {
+        let segments = path
+            .split('/')
+            .map(
+                |seg| match seg.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) => PatternSegment::Param(name),
+                    None => PatternSegment::Literal(seg),
+                },
+            )
+            .collect::<Vec<_>>();
+        let literal = segments
+            .iter()
+            .all(|s| matches!(s, PatternSegment::Literal(_)))
+            .then_some(path);
+        Pattern { literal, segments }
     }
+
+    /// The number of literal segments when `path` fits this pattern.
+    fn literals_if_fits(&self, path: &str, segments: &Segments<'_>) -> Option<u8> {
+        let got = segments.as_slice();
+        if got.len() != self.segments.len() {
+            return None;
+        }
+        if let Some(literal) = self.literal {
+            return (literal == path).then_some(got.len() as u8);
+        }
+        let mut literals = 0;
+        for (pattern, segment) in self.segments.iter().zip(got) {
+            match pattern {
+                PatternSegment::Literal(lit) if lit == segment => literals += 1,
+                PatternSegment::Literal(_) => return None,
+                PatternSegment::Param(_) if segment.is_empty() => return None,
+                PatternSegment::Param(_) => {}
+            }
+        }
+        Some(literals)
+    }
+
+    /// The parameters of a path that fits, in pattern order.
+    fn params(&self, path: &Segments<'_>) -> Params {
+        self.segments
+            .iter()
+            .zip(path.as_slice())
+            .filter_map(|(pattern, segment)| match pattern {
+                PatternSegment::Param(name) => Some((*name, (*segment).to_string())),
+                PatternSegment::Literal(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// [`ROUTES`]' patterns, prepared on first use.
+#[derive(Debug)]
+struct Table {
+    /// Every pattern, split, in table order.
+    patterns: Vec<Pattern>,
+    /// The patterns without parameters and their route's index, in table order.
+    literal: Vec<(&'static str, usize)>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let patterns: Vec<Pattern> = ROUTES.iter().map(|r| Pattern::new(r.path)).collect();
+        let literal = patterns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.literal.map(|l| (l, i)))
+            .collect();
+        Table { patterns, literal }
+    })
 }
 
 /// Fill a path pattern's parameters with `value`.
@@ -397,6 +506,109 @@ mod tests {
                 allow: vec!["DELETE"]
             }
         );
+    }
+
+    #[test]
+    fn patterns_fit_the_segment_buffer() {
+        for route in ROUTES {
+            assert!(
+                route.path.split('/').count() <= MAX_SEGMENTS,
+                "{}: raise MAX_SEGMENTS",
+                route.path
+            );
+        }
+        let deep = "/cp/a/b/c/d/e/f/g/h/i/j";
+        assert_eq!(match_route("GET", deep), RouteMatch::NotFound);
+    }
+
+    /// The straightforward definition `match_route` implements without
+    /// allocating: best literal count, then the method among those routes.
+    fn reference_match(method: &str, path: &str) -> RouteMatch {
+        let fit = |pattern: &'static str| -> Option<(usize, Params)> {
+            let pat: Vec<&str> = pattern.split('/').collect();
+            let got: Vec<&str> = path.split('/').collect();
+            if pat.len() != got.len() {
+                return None;
+            }
+            let mut literals = 0;
+            let mut params = Vec::new();
+            for (p, g) in pat.iter().zip(&got) {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    if g.is_empty() {
+                        return None;
+                    }
+                    params.push((name, g.to_string()));
+                } else if p == g {
+                    literals += 1;
+                } else {
+                    return None;
+                }
+            }
+            Some((literals, params))
+        };
+        let fits: Vec<_> = ROUTES
+            .iter()
+            .filter_map(|r| fit(r.path).map(|(l, p)| (r, l, p)))
+            .collect();
+        let Some(best) = fits.iter().map(|(_, l, _)| *l).max() else {
+            return RouteMatch::NotFound;
+        };
+        let mut allow = Vec::new();
+        for (route, literals, params) in fits {
+            if literals != best {
+                continue;
+            }
+            if route.method.eq_ignore_ascii_case(method) {
+                return RouteMatch::Found { route, params };
+            }
+            if !allow.contains(&route.method) {
+                allow.push(route.method);
+            }
+        }
+        RouteMatch::MethodNotAllowed { allow }
+    }
+
+    #[test]
+    fn matching_agrees_with_the_reference_definition() {
+        let mut paths: Vec<String> = vec![
+            "".into(),
+            "/".into(),
+            "//".into(),
+            "/cp".into(),
+            "/cp/".into(),
+            "/healthz".into(),
+            "/cp/workspaces".into(),
+            "/cp/workspaces/".into(),
+            "/cp/workspaces//".into(),
+            "/cp/workspaces/provision/".into(),
+            "/cp/workspaces/ws-1/status/".into(),
+            "/cp/workspaces/ws%201/status".into(),
+            "/cp/admin/workspaces//console".into(),
+            "/cp/admin/workspaces/x/console/extra".into(),
+            "/CP/workspaces/provision".into(),
+            "cp/workspaces/provision".into(),
+            "/cp/a/b/c/d/e/f/g".into(),
+            "/cp/a/b/c/d/e/f/g/h".into(),
+        ];
+        for route in ROUTES {
+            paths.push(route.path.to_string());
+            paths.push(fill_path(route.path, "provision"));
+            paths.push(fill_path(route.path, "ws-1"));
+            paths.push(format!("{}/", fill_path(route.path, "ws-1")));
+            paths.push(fill_path(route.path, "ws-1").replacen("/cp", "/cpx", 1));
+        }
+        let methods = [
+            "GET", "get", "POST", "PUT", "DELETE", "delete", "PATCH", "HEAD", "",
+        ];
+        for path in &paths {
+            for method in methods {
+                assert_eq!(
+                    match_route(method, path),
+                    reference_match(method, path),
+                    "{method} {path}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,10 +5,12 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::json::SerdeJson;
 use jsonschema::Validator;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::borrowed::{Borrowed, Doc};
 use crate::ContractError;
 
 /// Every schema, by name, as checked in under `contract/schemas/`.
@@ -91,39 +93,62 @@ impl fmt::Display for Violation {
     }
 }
 
-struct Compiled {
-    documents: BTreeMap<&'static str, Value>,
-    validators: BTreeMap<&'static str, Validator>,
-}
-
-fn compiled() -> &'static Result<Compiled, ContractError> {
-    static COMPILED: OnceLock<Result<Compiled, ContractError>> = OnceLock::new();
-    COMPILED.get_or_init(|| {
-        let mut documents = BTreeMap::new();
-        let mut validators = BTreeMap::new();
-        for (name, source) in SCHEMA_SOURCES {
-            let doc: Value =
-                serde_json::from_str(source).map_err(|e| ContractError::BadSchema {
-                    name: (*name).to_string(),
-                    reason: e.to_string(),
-                })?;
-            let validator =
-                jsonschema::validator_for(&doc).map_err(|e| ContractError::BadSchema {
-                    name: (*name).to_string(),
-                    reason: e.to_string(),
-                })?;
-            documents.insert(*name, doc);
-            validators.insert(*name, validator);
-        }
-        Ok(Compiled {
-            documents,
-            validators,
+/// The parsed schema documents, then the validators compiled from them on
+/// first use (two sets: for `serde_json::Value`s and for borrowed
+/// documents; a server that only sees valid requests never builds the
+/// first).
+fn documents() -> Result<&'static BTreeMap<&'static str, Value>, ContractError> {
+    static DOCUMENTS: OnceLock<Result<BTreeMap<&'static str, Value>, ContractError>> =
+        OnceLock::new();
+    DOCUMENTS
+        .get_or_init(|| {
+            SCHEMA_SOURCES
+                .iter()
+                .map(|(name, source)| {
+                    serde_json::from_str(source)
+                        .map(|doc| (*name, doc))
+                        .map_err(|e| ContractError::BadSchema {
+                            name: (*name).to_string(),
+                            reason: e.to_string(),
+                        })
+                })
+                .collect()
         })
-    })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
-fn loaded() -> Result<&'static Compiled, ContractError> {
-    compiled().as_ref().map_err(Clone::clone)
+type Validators<F> = BTreeMap<&'static str, Validator<F>>;
+
+fn compile<F: jsonschema::json::Json>() -> Result<Validators<F>, ContractError> {
+    documents()?
+        .iter()
+        .map(|(name, doc)| {
+            jsonschema::options_for::<F>()
+                .build(doc)
+                .map(|v| (*name, v))
+                .map_err(|e| ContractError::BadSchema {
+                    name: (*name).to_string(),
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
+}
+
+fn validators() -> Result<&'static Validators<SerdeJson>, ContractError> {
+    static VALIDATORS: OnceLock<Result<Validators<SerdeJson>, ContractError>> = OnceLock::new();
+    VALIDATORS
+        .get_or_init(compile::<SerdeJson>)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn borrowed_validators() -> Result<&'static Validators<Borrowed>, ContractError> {
+    static VALIDATORS: OnceLock<Result<Validators<Borrowed>, ContractError>> = OnceLock::new();
+    VALIDATORS
+        .get_or_init(compile::<Borrowed>)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// Names of every schema in the contract.
@@ -133,15 +158,15 @@ pub fn schema_names() -> impl Iterator<Item = &'static str> {
 
 /// The parsed schema document called `name`.
 pub fn schema(name: &str) -> Result<&'static Value, ContractError> {
-    loaded()?
-        .documents
+    documents()?
         .get(name)
         .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))
 }
 
 /// Check every schema parses and compiles; call at start-up to fail fast.
 pub fn self_check() -> Result<(), ContractError> {
-    loaded().map(|_| ())
+    validators()?;
+    borrowed_validators().map(|_| ())
 }
 
 /// Validate `value` against the schema called `name`.
@@ -149,9 +174,7 @@ pub fn self_check() -> Result<(), ContractError> {
 /// Returns every violation (not just the first), each with its JSON path.
 /// `Err` only for an unknown schema name or a broken embedded schema.
 pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractError> {
-    let compiled = loaded()?;
-    let validator = compiled
-        .validators
+    let validator = validators()?
         .get(name)
         .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
     // Fast path: a valid document (the common case on a server's hot path)
@@ -193,6 +216,44 @@ pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractErr
     out.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.message.cmp(&b.message)));
     out.dedup();
     Ok(out)
+}
+
+/// Whether `json` (the bytes of a document, e.g. a request body) is JSON
+/// that the schema called `name` accepts — exactly
+/// `serde_json::from_slice::<Value>(json)` succeeding and [`validate`]
+/// finding nothing, without building a [`Value`].
+///
+/// This is the hot-path check of a server: a valid body costs a parse into
+/// flat, borrowed storage and the schema check, and no per-field
+/// allocation. On `false`, parse the body and call [`validate`] for the
+/// violations (or the JSON error). [`JsonDoc`](crate::JsonDoc) does the same
+/// on a document parsed once, and reads its fields too. `Err` only for an unknown schema name or
+/// a broken embedded schema.
+///
+/// ```
+/// let body = br#"{"slug":"acme","name":"Acme","owner_user_id":"u1"}"#;
+/// assert!(contract::is_valid_json("create_org_request", body).unwrap());
+/// assert!(!contract::is_valid_json("create_org_request", br#"{"slug":""}"#).unwrap());
+/// assert!(!contract::is_valid_json("create_org_request", b"{not json").unwrap());
+/// ```
+pub fn is_valid_json(name: &str, json: &[u8]) -> Result<bool, ContractError> {
+    match Doc::parse(json) {
+        Some(doc) => is_valid_doc(name, &doc),
+        None => {
+            // Not JSON; the name must still be a schema.
+            borrowed_validators()?
+                .get(name)
+                .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
+            Ok(false)
+        }
+    }
+}
+
+pub(crate) fn is_valid_doc(name: &str, doc: &Doc<'_>) -> Result<bool, ContractError> {
+    let validator = borrowed_validators()?
+        .get(name)
+        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
+    Ok(validator.is_valid(doc.root()))
 }
 
 /// JSON Pointers to fields of `value` that the schema `name` does not

@@ -15,23 +15,23 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use contract::admin::{FaultSpec, ADMIN_PREFIX, LEGACY_STATE_PATH};
 use contract::{Auth, Route, RouteMatch, Violation};
-use http::header::{
-    HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
-};
+use http::header::{HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::body::{BodyFields, Field};
 use crate::config::Config;
 use crate::log::{LogLine, Logger};
-use crate::state::{now_ms, FaultAction, Record, Shared};
+use crate::state::{FaultAction, Record, Shared};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
-pub(crate) const ORG_HEADER: &str = "x-molecule-org-id";
-pub(crate) const ADMIN_TOKEN_HEADER: &str = "x-molecule-admin-token";
+pub(crate) static ORG_HEADER: HeaderName = HeaderName::from_static("x-molecule-org-id");
+pub(crate) static ADMIN_TOKEN_HEADER: HeaderName =
+    HeaderName::from_static("x-molecule-admin-token");
 const JSON: &str = "application/json";
 
 /// Returned to hyper to close a connection without an answer (a
@@ -54,14 +54,17 @@ pub(crate) struct App {
     pub shared: Shared,
     pub logger: Logger,
     pub local_addr: SocketAddr,
+    /// The instance prefix, escaped for a JSON string once.
+    pub prefix_json: String,
     /// Built on first use: keeps start-up fast and idle memory small.
     pub contract_json: OnceLock<Bytes>,
     pub openapi_json: OnceLock<Bytes>,
 }
 
 pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
-    serde_json::to_vec(value)
-        .map(Bytes::from)
+    let mut out = Vec::with_capacity(256);
+    serde_json::to_writer(&mut out, value)
+        .map(|()| Bytes::from(out))
         .unwrap_or_else(|_| {
             Bytes::from_static(br#"{"error":"cp-stub: could not encode the answer"}"#)
         })
@@ -94,7 +97,7 @@ pub(crate) fn method_not_allowed(method: &str, path: &str, allow: &[&str]) -> Re
     resp
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -164,13 +167,6 @@ fn too_large(limit: usize) -> Resp {
     resp
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse().ok())
-}
-
 /// `{error, violations}` for strict mode.
 fn strict_body(route: &Route, violations: &[Violation]) -> Bytes {
     let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
@@ -207,6 +203,7 @@ impl App {
     pub(crate) fn new(config: Config, local_addr: SocketAddr) -> Self {
         let logger = Logger::new(config.log_format, config.log_sink.clone());
         App {
+            prefix_json: json_str_inner(&config.instance_prefix).into_owned(),
             shared: Shared::new(config.journal_capacity),
             logger,
             local_addr,
@@ -218,18 +215,24 @@ impl App {
 
     /// The base URL a caller reached the stub at: `--public-url`, else
     /// `http://<Host>`, else the bound address.
-    fn public_base(&self, headers: &HeaderMap) -> String {
+    fn public_base<'a>(&'a self, headers: &'a HeaderMap) -> Base<'a> {
         if let Some(url) = &self.config.public_url {
-            return url.clone();
+            return Base::Public(url);
         }
-        let host = header_str(headers, HOST.as_str()).filter(|h| {
-            h.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '_' | '[' | ']')
-            })
-        });
+        let host = headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes().all(|c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, b'.' | b':' | b'-' | b'_' | b'[' | b']')
+                    })
+            });
         match host {
-            Some(h) => format!("http://{h}"),
-            None => format!("http://{}", self.local_addr),
+            Some(h) => Base::Host(h),
+            None => Base::Bound(self.local_addr),
         }
     }
 
@@ -312,39 +315,12 @@ impl App {
         }
     }
 
-    fn base_record(
-        &self,
-        req_method: &Method,
-        uri: &http::Uri,
-        route: Option<&'static Route>,
-    ) -> Record {
-        Record {
-            seq: 0,
-            at_ms: now_ms(),
-            method: req_method.clone(),
-            path: uri.path().to_string(),
-            query: uri.query().map(str::to_string),
-            route,
-            org: None,
-            status: 0,
-            duration_us: 0,
-            headers: Vec::new(),
-            auth: 0,
-            body: None,
-            body_truncated_from: None,
-            response: None,
-            violations: Vec::new(),
-            fault: None,
-        }
-    }
-
     /// Record and log a 405 / 501 / 404.
     fn unmatched(&self, req: Request<Incoming>, resp: Resp, start: Instant) -> Resp {
-        let mut rec = self.base_record(req.method(), req.uri(), None);
-        rec.set_headers(req.headers());
-        rec.org = header_str(req.headers(), ORG_HEADER).map(str::to_string);
+        let mut rec = Record::new(req.method(), req.uri(), None, req.headers(), 0);
+        rec.set_org(header_str(req.headers(), &ORG_HEADER));
         rec.status = resp.status().as_u16();
-        rec.response = Some(resp.body().clone().into_inner_bytes());
+        rec.set_response(Some(&resp.body().clone().into_inner_bytes()));
         rec.duration_us = start.elapsed().as_micros() as u64;
         self.logger.request(&LogLine {
             method: req.method().as_str(),
@@ -352,7 +328,7 @@ impl App {
             status: rec.status,
             duration: start.elapsed(),
             route: None,
-            org: rec.org.as_deref(),
+            org: rec.org(),
             kind: "unmatched",
         });
         self.shared.record(rec);
@@ -367,13 +343,20 @@ impl App {
         start: Instant,
     ) -> Result<Resp, Dropped> {
         let (parts, body) = req.into_parts();
-        let mut rec = self.base_record(&parts.method, &parts.uri, Some(route));
-        rec.set_headers(&parts.headers);
-        let header_org = header_str(&parts.headers, ORG_HEADER).map(str::to_string);
+        // hyper's size hint is the declared Content-Length (no header lookup).
+        let declared = hyper::body::Body::size_hint(&body).lower();
+        let mut rec = Record::new(
+            &parts.method,
+            &parts.uri,
+            Some(route),
+            &parts.headers,
+            declared,
+        );
+        let header_org = header_str(&parts.headers, &ORG_HEADER);
         let limit = self.config.body_limit;
 
         // Body, under the limit. A declared length over it is refused unread.
-        let body = if declared_length(&parts.headers).is_some_and(|n| n > limit as u64) {
+        let body = if declared > limit as u64 {
             Err(BodyError::TooLarge)
         } else {
             read_body(body, limit).await
@@ -381,7 +364,7 @@ impl App {
         let body = match body {
             Ok(b) => b,
             Err(e) => {
-                rec.org = header_org;
+                rec.set_org(header_org);
                 let resp = match e {
                     BodyError::TooLarge => Ok(too_large(limit)),
                     BodyError::Aborted => Err(Dropped),
@@ -391,49 +374,66 @@ impl App {
         };
         rec.set_body(&body);
 
-        // Parse when the route takes JSON (or a body came anyway).
-        let parsed: Option<Result<Value, String>> = if route.request_schema.is_some()
-            || !body.is_empty()
-        {
-            Some(if body.is_empty() {
-                Err("the body is empty; this route takes a JSON object".to_string())
-            } else {
-                serde_json::from_slice::<Value>(&body).map_err(|e| format!("malformed JSON: {e}"))
-            })
-        } else {
-            None
-        };
-        let json = parsed.as_ref().and_then(|p| p.as_ref().ok());
-        rec.org = header_org.or_else(|| {
-            json.and_then(|v| v.get("org_id"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        });
-
-        // Contract validation of the request.
-        if let Some(schema) = route.request_schema {
-            match &parsed {
-                Some(Ok(v)) => match contract::validate(schema, v) {
-                    Ok(found) => rec.violations = found,
-                    Err(e) => rec.violations.push(Violation {
-                        path: String::new(),
-                        keyword: "schema".into(),
-                        message: e.to_string(),
-                    }),
-                },
-                Some(Err(msg)) => rec.violations.push(Violation {
-                    path: String::new(),
-                    keyword: "json".into(),
-                    message: msg.clone(),
-                }),
-                None => {}
+        // Contract validation of the request, and the body fields the
+        // answer uses. A valid body (the common case) is checked and read
+        // in place; anything else is parsed into a `Value` for the
+        // violations, as `contract::validate` reports them.
+        let doc: Option<contract::JsonDoc<'_>>;
+        let slow: Option<Result<Value, String>>;
+        let valid = match route.request_schema {
+            Some(schema) if !body.is_empty() => {
+                doc = contract::JsonDoc::parse(&body);
+                doc.as_ref()
+                    .is_some_and(|d| d.is_valid(schema).unwrap_or(false))
             }
-        }
+            _ => {
+                doc = None;
+                false
+            }
+        };
+        let fields = match &doc {
+            Some(d) if valid => BodyFields::Doc(d),
+            _ => {
+                // Parse when the route takes JSON (or a body came anyway).
+                slow = if route.request_schema.is_some() || !body.is_empty() {
+                    Some(if body.is_empty() {
+                        Err("the body is empty; this route takes a JSON object".to_string())
+                    } else {
+                        serde_json::from_slice::<Value>(&body)
+                            .map_err(|e| format!("malformed JSON: {e}"))
+                    })
+                } else {
+                    None
+                };
+                if let Some(schema) = route.request_schema {
+                    match &slow {
+                        Some(Ok(v)) => match contract::validate(schema, v) {
+                            Ok(found) => rec.violations = found,
+                            Err(e) => rec.violations.push(Violation {
+                                path: String::new(),
+                                keyword: "schema".into(),
+                                message: e.to_string(),
+                            }),
+                        },
+                        Some(Err(msg)) => rec.violations.push(Violation {
+                            path: String::new(),
+                            keyword: "json".into(),
+                            message: msg.clone(),
+                        }),
+                        None => {}
+                    }
+                }
+                match &slow {
+                    Some(Ok(v)) => BodyFields::Value(v),
+                    _ => BodyFields::None,
+                }
+            }
+        };
+        rec.set_org(header_org.or_else(|| fields.get(Field::OrgId).filter(|s| !s.is_empty())));
 
         // A programmed fault answers first.
         let mut extra_headers: Option<BTreeMap<String, String>> = None;
-        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, rec.org.as_deref()) {
+        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, rec.org()) {
             rec.fault = Some(id);
             if let Some(ms) = spec.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -450,35 +450,26 @@ impl App {
             }
         }
 
-        let mut resp =
-            if let Some(reason) = self.auth_failure(route, &parts.headers, rec.org.as_deref()) {
-                respond(401, error_body(reason))
-            } else if route.id == "create_org" && !missing_org_fields(json).is_empty() {
-                let fields = missing_org_fields(json);
-                respond(
-                    400,
-                    json_bytes(&json!({
-                        "error": "slug, name, owner_user_id are required",
-                        "fields": fields,
-                    })),
-                )
-            } else if self.config.strict && !rec.violations.is_empty() {
-                respond(400, strict_body(route, &rec.violations))
+        let mut resp = if let Some(reason) = self.auth_failure(route, &parts.headers, rec.org()) {
+            respond(401, error_body(reason))
+        } else if route.id == "create_org" && !missing_org_fields(&fields).is_empty() {
+            respond(
+                400,
+                json_bytes(&json!({
+                    "error": "slug, name, owner_user_id are required",
+                    "fields": missing_org_fields(&fields),
+                })),
+            )
+        } else if self.config.strict && !rec.violations.is_empty() {
+            respond(400, strict_body(route, &rec.violations))
+        } else {
+            let base = if matches!(route.id, "tenants_config" | "provision") {
+                Some(self.public_base(&parts.headers))
             } else {
-                let base = if matches!(route.id, "tenants_config" | "provision") {
-                    Some(self.public_base(&parts.headers))
-                } else {
-                    None
-                };
-                self.serve(
-                    route,
-                    &params,
-                    parts.uri.query(),
-                    json,
-                    rec.org.as_deref(),
-                    base,
-                )
+                None
             };
+            self.serve(route, &params, parts.uri.query(), &fields, rec.org(), base)
+        };
         if let Some(headers) = extra_headers {
             add_headers(&mut resp, &headers);
         }
@@ -493,20 +484,21 @@ impl App {
         start: Instant,
     ) -> Result<Resp, Dropped> {
         rec.status = resp.as_ref().map_or(0, |r| r.status().as_u16());
-        rec.response = resp
+        let response = resp
             .as_ref()
             .ok()
             .map(|r| r.body().clone().into_inner_bytes());
+        rec.set_response(response.as_deref());
         let elapsed = start.elapsed();
         rec.duration_us = elapsed.as_micros() as u64;
         if self.logger.enabled() {
             self.logger.request(&LogLine {
                 method: rec.method.as_str(),
-                path: &rec.path,
+                path: rec.path(),
                 status: rec.status,
                 duration: elapsed,
                 route: rec.route.map(|r| r.id),
-                org: rec.org.as_deref(),
+                org: rec.org(),
                 kind: "cp",
             });
         }
@@ -551,7 +543,7 @@ impl App {
         }
         let (token, header_name) = match route.auth {
             Auth::SharedSecretAndAdminToken | Auth::AdminApiKey => {
-                (header_str(headers, ADMIN_TOKEN_HEADER).map(str::to_string), "X-Molecule-Admin-Token")
+                (header_str(headers, &ADMIN_TOKEN_HEADER).map(str::to_string), "X-Molecule-Admin-Token")
             }
             Auth::AdminBearerAndOrg => match bearer(headers) {
                 BearerCheck::Token(t) => (Some(t), "Authorization: Bearer"),
@@ -592,9 +584,9 @@ impl App {
         route: &'static Route,
         params: &contract::Params,
         query: Option<&str>,
-        json: Option<&Value>,
+        fields: &BodyFields<'_>,
         org: Option<&str>,
-        base: Option<String>,
+        base: Option<Base<'_>>,
     ) -> Resp {
         let param = |name: &str| {
             params
@@ -603,37 +595,20 @@ impl App {
                 .map(|(_, v)| percent_decode(v))
                 .unwrap_or_default()
         };
-        let field = |name: &str| {
-            json.and_then(|v| v.get(name))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        };
+        let field = |name: Field| fields.get(name).unwrap_or("");
         let prefix = &self.config.instance_prefix;
         let body = match route.id {
             "provision" => {
-                #[derive(Serialize)]
-                struct Provisioned<'a> {
-                    instance_id: String,
-                    state: &'static str,
-                    workspace_id: &'a str,
-                    url: String,
-                }
-                let ws = field("workspace_id");
-                let id = if ws.is_empty() { "unknown" } else { ws };
-                let base = base.unwrap_or_else(|| format!("http://{}", self.local_addr));
-                json_bytes(&Provisioned {
-                    instance_id: format!("{prefix}{id}"),
-                    state: "running",
-                    workspace_id: ws,
-                    url: format!("{base}/cp/workspaces/{id}/status"),
-                })
+                let ws = field(Field::WorkspaceId);
+                let base = base.unwrap_or(Base::Bound(self.local_addr));
+                provision_body(&self.prefix_json, ws, base)
             }
             "tenants_config" => {
-                let base = base.unwrap_or_else(|| format!("http://{}", self.local_addr));
+                let base = base.unwrap_or(Base::Bound(self.local_addr)).to_string();
                 json_bytes(&self.config.tenant_config_map(&base))
             }
             "ensure_image" => {
-                let runtime = field("runtime");
+                let runtime = field(Field::Runtime);
                 let runtime = if runtime.is_empty() {
                     "default"
                 } else {
@@ -660,13 +635,13 @@ impl App {
                 )
             }
             "create_org" => {
-                let slug = field("slug");
+                let slug = field(Field::Slug);
                 json_bytes(&json!({
                     "ok": true,
                     "id": format!("org-{slug}"),
                     "slug": slug,
-                    "name": field("name"),
-                    "owner_user_id": field("owner_user_id"),
+                    "name": field(Field::Name),
+                    "owner_user_id": field(Field::OwnerUserId),
                 }))
             }
             "auth_me" => json_bytes(&json!({
@@ -716,15 +691,90 @@ fn bearer(headers: &HeaderMap) -> BearerCheck {
 }
 
 /// The create-org fields that are missing or empty, in request order.
-fn missing_org_fields(json: Option<&Value>) -> Vec<&'static str> {
-    ["slug", "name", "owner_user_id"]
-        .into_iter()
-        .filter(|f| {
-            json.and_then(|v| v.get(*f))
-                .and_then(Value::as_str)
-                .is_none_or(|s| s.trim().is_empty())
-        })
-        .collect()
+fn missing_org_fields(fields: &BodyFields<'_>) -> Vec<&'static str> {
+    [
+        (Field::Slug, "slug"),
+        (Field::Name, "name"),
+        (Field::OwnerUserId, "owner_user_id"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| fields.get(*f).is_none_or(|s| s.trim().is_empty()))
+    .map(|(_, name)| name)
+    .collect()
+}
+
+/// The base URL a caller reached the stub at (see [`App::public_base`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Base<'a> {
+    /// `--public-url`.
+    Public(&'a str),
+    /// `http://` + the request's `Host`.
+    Host(&'a str),
+    /// `http://` + the bound address.
+    Bound(SocketAddr),
+}
+
+impl fmt::Display for Base<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Base::Public(url) => f.write_str(url),
+            Base::Host(host) => write!(f, "http://{host}"),
+            Base::Bound(addr) => write!(f, "http://{addr}"),
+        }
+    }
+}
+
+/// The provision answer, `{instance_id, state, workspace_id, url}`, written
+/// straight into one buffer (it is the hot route: no string is built per
+/// field). Same bytes as serializing the object with serde_json.
+/// `prefix_json` is the instance prefix already escaped for JSON.
+fn provision_body(prefix_json: &str, ws: &str, base: Base<'_>) -> Bytes {
+    let ws_json = json_str_inner(ws);
+    let id_json = if ws.is_empty() { "unknown" } else { &ws_json };
+    let base_len = match base {
+        Base::Public(url) => url.len(),
+        Base::Host(host) => host.len() + 7,
+        Base::Bound(_) => 64,
+    };
+    let mut out =
+        Vec::with_capacity(100 + prefix_json.len() + 2 * id_json.len() + ws_json.len() + base_len);
+    out.extend_from_slice(br#"{"instance_id":""#);
+    out.extend_from_slice(prefix_json.as_bytes());
+    out.extend_from_slice(id_json.as_bytes());
+    out.extend_from_slice(br#"","state":"running","workspace_id":""#);
+    out.extend_from_slice(ws_json.as_bytes());
+    out.extend_from_slice(br#"","url":""#);
+    match base {
+        Base::Public(url) => out.extend_from_slice(json_str_inner(url).as_bytes()),
+        // `public_base` only takes hosts made of [A-Za-z0-9.:_\[\]-]: nothing
+        // to escape.
+        Base::Host(host) => {
+            out.extend_from_slice(b"http://");
+            out.extend_from_slice(host.as_bytes());
+        }
+        Base::Bound(addr) => {
+            use std::io::Write as _;
+            let _ = write!(out, "http://{addr}");
+        }
+    }
+    out.extend_from_slice(b"/cp/workspaces/");
+    out.extend_from_slice(id_json.as_bytes());
+    out.extend_from_slice(br#"/status"}"#);
+    Bytes::from(out)
+}
+
+/// `s` as the inside of a JSON string, escaped as serde_json does
+/// (borrowed when there is nothing to escape).
+pub(crate) fn json_str_inner(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default();
+    std::borrow::Cow::Owned(inner.to_string())
 }
 
 fn add_headers(resp: &mut Resp, headers: &BTreeMap<String, String>) {
@@ -814,6 +864,36 @@ impl IntoInnerBytes for Full<Bytes> {
         match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
             std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
             _ => Bytes::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provision_body_is_what_serde_json_writes() {
+        let addr: SocketAddr = "127.0.0.1:9090".parse().unwrap();
+        for (prefix, ws, base) in [
+            ("mol-ws-", "ws-1", Base::Host("cp-stub:9090")),
+            ("mol-ws-", "", Base::Bound(addr)),
+            ("p", "a\"b\\c\n\u{1}é/", Base::Public("http://x\"y")),
+            ("", "ws", Base::Public("https://cp.example")),
+        ] {
+            let id = if ws.is_empty() { "unknown" } else { ws };
+            let expected = serde_json::to_vec(&json!({
+                "instance_id": format!("{prefix}{id}"),
+                "state": "running",
+                "workspace_id": ws,
+                "url": format!("{base}/cp/workspaces/{id}/status"),
+            }))
+            .unwrap();
+            let got = provision_body(&json_str_inner(prefix), ws, base);
+            assert_eq!(
+                std::str::from_utf8(&got).unwrap(),
+                std::str::from_utf8(&expected).unwrap()
+            );
         }
     }
 }

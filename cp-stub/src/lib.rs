@@ -57,6 +57,7 @@
 //! - `server.rs` — [`start`], [`Stub`], accept loop, graceful shutdown,
 //!   [`serve_until_signal`];
 //! - `app.rs` — request handling: CP routes, auth, strict mode, faults;
+//! - `body.rs` — the request body fields an answer uses, read in place;
 //! - `admin.rs` — the `/__/stub/` admin API;
 //! - `state.rs` — counters, journal, violations, faults behind one lock;
 //! - `redact.rs` — keeping secrets out of the journal;
@@ -68,6 +69,7 @@
 
 mod admin;
 mod app;
+mod body;
 mod config;
 mod healthcheck;
 mod log;

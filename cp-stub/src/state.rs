@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use contract::admin::{
     Fault, FaultSpec, JournalEntry, JournalPage, RecordedViolation, StubState, Unmatched, REDACTED,
+    REDACTED_HEADERS,
 };
 use contract::{Route, Violation, ROUTES};
 use http::Method;
@@ -42,74 +42,169 @@ pub(crate) fn route_index(route: &Route) -> usize {
     ROUTES.iter().position(|r| r.id == route.id).unwrap_or(0)
 }
 
+/// Where one field of a [`Record`] lies in its buffer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
 /// A request as kept in the journal.
+///
+/// Its variable-size parts — path, query, headers, body, org and response —
+/// sit one after the other in one buffer: one allocation per call instead
+/// of six (and as many frees when the entry is dropped).
 #[derive(Debug)]
 pub(crate) struct Record {
     pub seq: u64,
     pub at_ms: u64,
     pub method: Method,
-    pub path: String,
-    pub query: Option<String>,
     pub route: Option<&'static Route>,
-    pub org: Option<String>,
     pub status: u16,
     pub duration_us: u64,
-    /// Request headers as `name:value\n` lines in one buffer (one
-    /// allocation per request); credential values already `<redacted>`.
-    pub headers: Vec<u8>,
     /// Bit i set = `REDACTED_HEADERS[i]` arrived.
     pub auth: u8,
-    pub body: Option<Bytes>,
-    /// Size of the body when `body` holds only its first bytes.
+    /// Size of the body when only its first bytes are kept.
     pub body_truncated_from: Option<usize>,
-    pub response: Option<Bytes>,
     pub violations: Vec<Violation>,
     pub fault: Option<u64>,
+    data: Vec<u8>,
+    path: Span,
+    query: Option<Span>,
+    /// Request headers as `name:value\n` lines, credential values already
+    /// `<redacted>`.
+    headers: Span,
+    body: Option<Span>,
+    org: Option<Span>,
+    response: Option<Span>,
 }
 
 impl Record {
+    /// A record of a request: method, path, query and headers (credential
+    /// values redacted; which credentials came is noted in `auth`).
+    /// `body_hint` (the declared body size, if known) sizes the buffer.
+    pub(crate) fn new(
+        method: &Method,
+        uri: &http::Uri,
+        route: Option<&'static Route>,
+        headers: &http::HeaderMap,
+        body_hint: u64,
+    ) -> Self {
+        let path = uri.path();
+        let query = uri.query();
+        let mut headers_size = 0;
+        for (name, value) in headers {
+            headers_size += name.as_str().len() + value.len() + 2;
+        }
+        let body = usize::try_from(body_hint)
+            .unwrap_or(usize::MAX)
+            .min(BODY_KEPT_WHOLE);
+        // Room for the org and a typical answer too.
+        let capacity = path.len() + query.map_or(0, str::len) + headers_size + body + 320;
+        let mut rec = Record {
+            seq: 0,
+            at_ms: now_ms(),
+            method: method.clone(),
+            route,
+            status: 0,
+            duration_us: 0,
+            auth: 0,
+            body_truncated_from: None,
+            violations: Vec::new(),
+            fault: None,
+            data: Vec::with_capacity(capacity),
+            path: Span::default(),
+            query: None,
+            headers: Span::default(),
+            body: None,
+            org: None,
+            response: None,
+        };
+        rec.path = rec.push(path.as_bytes());
+        rec.query = query.map(|q| rec.push(q.as_bytes()));
+        let start = rec.data.len();
+        for (name, value) in headers {
+            rec.data.extend_from_slice(name.as_str().as_bytes());
+            rec.data.push(b':');
+            match REDACTED_HEADERS.iter().position(|h| *h == name.as_str()) {
+                Some(i) => {
+                    rec.auth |= 1 << i;
+                    rec.data.extend_from_slice(REDACTED.as_bytes());
+                }
+                // Header values never contain `\n` (hyper refuses them).
+                None => rec.data.extend_from_slice(value.as_bytes()),
+            }
+            rec.data.push(b'\n');
+        }
+        rec.headers = rec.span_from(start);
+        rec
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Span {
+        let start = self.data.len();
+        self.data.extend_from_slice(bytes);
+        self.span_from(start)
+    }
+
+    fn span_from(&self, start: usize) -> Span {
+        // Bodies are kept to 64 KiB and headers are bounded by hyper: the
+        // buffer stays far below 4 GiB.
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(self.data.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn bytes(&self, span: Span) -> &[u8] {
+        self.data
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    fn text(&self, span: Span) -> &str {
+        std::str::from_utf8(self.bytes(span)).unwrap_or_default()
+    }
+
+    /// The request path.
+    pub(crate) fn path(&self) -> &str {
+        self.text(self.path)
+    }
+
+    /// The raw query string, if any.
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.query.map(|s| self.text(s))
+    }
+
+    /// The caller's org, once known.
+    pub(crate) fn org(&self) -> Option<&str> {
+        self.org.map(|s| self.text(s))
+    }
+
+    pub(crate) fn set_org(&mut self, org: Option<&str>) {
+        self.org = org.map(|o| self.push(o.as_bytes()));
+    }
+
     /// Keep `body` in the journal, truncated when large (bounded memory).
-    pub(crate) fn set_body(&mut self, body: &Bytes) {
+    pub(crate) fn set_body(&mut self, body: &[u8]) {
         if body.is_empty() {
             return;
         }
         if body.len() <= BODY_KEPT_WHOLE {
-            self.body = Some(Bytes::copy_from_slice(body));
+            self.body = Some(self.push(body));
         } else {
-            self.body = Some(Bytes::copy_from_slice(&body[..BODY_KEPT_TRUNCATED]));
+            self.body = Some(self.push(&body[..BODY_KEPT_TRUNCATED]));
             self.body_truncated_from = Some(body.len());
         }
     }
 
-    /// Copy headers, redacting credentials; records which credentials came.
-    pub(crate) fn set_headers(&mut self, headers: &http::HeaderMap) {
-        let mut size = 0;
-        for (name, value) in headers {
-            size += name.as_str().len() + value.len() + 2;
-        }
-        self.headers.reserve(size);
-        for (name, value) in headers {
-            self.headers.extend_from_slice(name.as_str().as_bytes());
-            self.headers.push(b':');
-            match contract::admin::REDACTED_HEADERS
-                .iter()
-                .position(|h| *h == name.as_str())
-            {
-                Some(i) => {
-                    self.auth |= 1 << i;
-                    self.headers.extend_from_slice(REDACTED.as_bytes());
-                }
-                // Header values never contain `\n` (hyper refuses them).
-                None => self.headers.extend_from_slice(value.as_bytes()),
-            }
-            self.headers.push(b'\n');
-        }
+    pub(crate) fn set_response(&mut self, response: Option<&[u8]>) {
+        self.response = response.map(|r| self.push(r));
     }
 
     fn render(&self) -> JournalEntry {
         let mut headers = BTreeMap::new();
         for line in self
-            .headers
+            .bytes(self.headers)
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
         {
@@ -124,32 +219,35 @@ impl Record {
                 })
                 .or_insert(text);
         }
-        let body = self.body.as_ref().map(|b| match self.body_truncated_from {
-            Some(total) => Value::String(format!(
-                "{}… ({total} bytes, truncated)",
-                String::from_utf8_lossy(b)
-            )),
-            None => redact::body_value(b),
-        });
+        let body = self
+            .body
+            .map(|b| self.bytes(b))
+            .map(|b| match self.body_truncated_from {
+                Some(total) => Value::String(format!(
+                    "{}… ({total} bytes, truncated)",
+                    String::from_utf8_lossy(b)
+                )),
+                None => redact::body_value(b),
+            });
         JournalEntry {
             seq: self.seq,
             at_ms: self.at_ms,
             method: self.method.as_str().to_string(),
-            path: self.path.clone(),
-            query: self.query.as_deref().map(redact::query),
+            path: self.path().to_string(),
+            query: self.query().map(redact::query),
             route: self.route.map(|r| r.id.to_string()),
-            org: self.org.clone(),
+            org: self.org().map(str::to_string),
             status: self.status,
             duration_us: self.duration_us,
             headers,
-            auth: contract::admin::REDACTED_HEADERS
+            auth: REDACTED_HEADERS
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| self.auth & (1 << i) != 0)
                 .map(|(_, h)| (*h).to_string())
                 .collect(),
             body,
-            response: self.response.as_ref().map(|b| redact::body_value(b)),
+            response: self.response.map(|b| redact::body_value(self.bytes(b))),
             violations: self.violations.clone(),
             fault: self.fault,
         }
@@ -178,7 +276,7 @@ impl JournalQuery {
             }
         }
         if let Some(org) = &self.org {
-            if r.org.as_deref() != Some(org.as_str()) {
+            if r.org() != Some(org.as_str()) {
                 return false;
             }
         }
@@ -350,7 +448,36 @@ impl Shared {
     /// Count and journal one answered (or dropped) request.
     /// `counted_org` is the org key for per-org counts (`"-"` when unknown).
     pub(crate) fn record(&self, mut rec: Record) {
-        let mut st = self.lock();
+        if self.capacity == 0 {
+            let mut st = self.lock();
+            Self::count(&mut st, &mut rec);
+            st.dropped += 1;
+            return;
+        }
+        // Allocate the journal entry before taking the lock and free the
+        // one it replaces after: the critical section only counts and
+        // moves pointers.
+        let mut entry = Arc::new(rec);
+        let evicted = {
+            let mut st = self.lock();
+            if let Some(rec) = Arc::get_mut(&mut entry) {
+                Self::count(&mut st, rec);
+            }
+            let evicted = if st.journal.len() >= self.capacity {
+                st.dropped += 1;
+                st.journal.pop_front()
+            } else {
+                None
+            };
+            st.journal.push_back(entry);
+            evicted
+        };
+        drop(evicted);
+    }
+
+    /// Counters, per-org counts, unmatched calls and violations of one call;
+    /// gives it its sequence number.
+    fn count(st: &mut Inner, rec: &mut Record) {
         st.seq += 1;
         rec.seq = st.seq;
         st.total += 1;
@@ -361,7 +488,7 @@ impl Shared {
             Some(route) => {
                 let i = route_index(route);
                 st.counters[i] += 1;
-                let org = rec.org.as_deref().unwrap_or("-");
+                let org = rec.org().unwrap_or("-");
                 match st.orgs.get_mut(org) {
                     Some(counts) => counts[i] += 1,
                     None => {
@@ -376,13 +503,13 @@ impl Shared {
                 if let Some(u) = st
                     .unmatched
                     .iter_mut()
-                    .find(|u| u.method == method && u.path == rec.path && u.status == rec.status)
+                    .find(|u| u.method == method && u.path == rec.path() && u.status == rec.status)
                 {
                     u.count += 1;
                 } else if st.unmatched.len() < UNMATCHED_KEPT {
                     st.unmatched.push(Unmatched {
                         method: method.to_string(),
-                        path: rec.path.clone(),
+                        path: rec.path().to_string(),
                         status: rec.status,
                         count: 1,
                     });
@@ -399,21 +526,12 @@ impl Shared {
                 let recorded = RecordedViolation {
                     seq: rec.seq,
                     route: route_id.to_string(),
-                    org: rec.org.clone(),
+                    org: rec.org().map(str::to_string),
                     violation: v.clone(),
                 };
                 st.violations.push_back(recorded);
             }
         }
-        if self.capacity == 0 {
-            st.dropped += 1;
-            return;
-        }
-        if st.journal.len() >= self.capacity {
-            st.journal.pop_front();
-            st.dropped += 1;
-        }
-        st.journal.push_back(Arc::new(rec));
     }
 
     pub(crate) fn state(&self) -> StubState {

@@ -194,7 +194,14 @@ async fn headers_that_never_finish_get_the_connection_closed() {
         ..Config::default()
     })
     .await;
-    let c = client();
+    // hyper's header timer also runs on idle keep-alive connections, so a
+    // pooled client could pick a connection the server is closing: no pool.
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let base = stub.base_url();
     let mut slow = TcpStream::connect(stub.local_addr()).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")

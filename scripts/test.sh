@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command of README.md: everything a fresh machine needs, then the
+# whole test suite.
+#
+#   1. Docker: scripts/ensure-docker.sh (installs docker.io + docker-compose
+#      from Debian and starts dockerd when `docker info` fails)
+#   2. images: docker/build-images.sh (static cp-stub + tenant-double,
+#      FROM scratch; incremental, so a second run takes seconds)
+#   3. cargo test --workspace (unit, integration over 127.0.0.1 sockets,
+#      the replays golden cases, and containers-tests against the images)
+#
+# Extra arguments go to cargo test, e.g. `scripts/test.sh -p replays`.
+# CP_HARNESS_SKIP_DOCKER=1 skips steps 1-2 and makes containers-tests skip
+# loudly (for a machine where Docker cannot run; CI never sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ${CP_HARNESS_SKIP_DOCKER:-} != 1 ]]; then
+  scripts/ensure-docker.sh
+  docker/build-images.sh
+fi
+exec cargo test --workspace "$@"
