@@ -379,6 +379,15 @@ fn d3_provision_answers_200() {
     let failure = g.failure.clone().unwrap();
     assert!(failure.contains("failed to provision"), "{failure}");
     assert!(failure.contains("provision failed (200)"), "{failure}");
+    // The fix named is the stub's answer, not the tenant's CP variables.
+    assert!(
+        failure.contains("answered 200 where the real client needs 201"),
+        "{failure}"
+    );
+    assert!(
+        !failure.contains("fix the tenant's CP settings"),
+        "{failure}"
+    );
     if let Some(d) = &g.workdir {
         let _ = std::fs::remove_dir_all(d);
     }

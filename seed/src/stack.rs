@@ -108,7 +108,7 @@ pub enum SeedError {
         body: String,
     },
     /// The tenant reports the workspace failed to provision.
-    #[error("workspace {name} ({id}) on tenant {tenant} failed to provision: {reason}; fix the tenant's CP settings (CP_PROVISION_URL / MOLECULE_CP_URL must point at the stub) and re-run seed; GET {tenant_url}/__/tenant/cp shows what the tenant resolved")]
+    #[error("workspace {name} ({id}) on tenant {tenant} failed to provision: {reason}; {fix}; GET {tenant_url}/__/tenant/cp shows what the tenant resolved and each attempt")]
     ProvisionFailed {
         /// `alpha` or `beta`.
         tenant: String,
@@ -120,6 +120,8 @@ pub enum SeedError {
         reason: String,
         /// The tenant's base URL.
         tenant_url: String,
+        /// What to do about it, from the reason (see [`provision_fix`]).
+        fix: String,
     },
     /// The workspace never got an instance id.
     #[error("workspace {name} ({id}) on tenant {tenant} has no instance_id after {waited_s} s (status {status}{reason}); the tenant may still be retrying a failing CP: see GET {tenant_url}/__/tenant/cp, or raise --timeout")]
@@ -597,14 +599,16 @@ async fn wait_provisioned(
                 ws.instance_id = Some(instance_id.to_string());
                 reporter.done(format!("{} provisioned as {instance_id}", ws.name));
             } else if ws.status == "failed" {
+                let reason = ws
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "the tenant gave no reason".into());
                 return Err(SeedError::ProvisionFailed {
                     tenant: ws.tenant.label.into(),
                     name: ws.name.clone(),
                     id: ws.id.clone(),
-                    reason: ws
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| "the tenant gave no reason".into()),
+                    fix: provision_fix(&reason),
+                    reason,
                     tenant_url: ws.tenant.base.clone(),
                 });
             }
@@ -923,5 +927,48 @@ mod tests {
             .to_string()
             .contains("CP_STUB_BASE"));
         assert!(validate(&Config::default()).is_ok());
+    }
+}
+
+/// The fix for a tenant's provision failure, read from the real client's
+/// message: a wrong answer from the CP is the stub's (or CP's) fault, not
+/// the tenant's CP variables; only an unreachable or unset CP base is.
+pub(crate) fn provision_fix(reason: &str) -> String {
+    if let Some(status) = reason
+        .split("provision failed (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+    {
+        return if status == "201" {
+            "the CP answered 201 without a usable `instance_id`: the stub (or CP) behind the tenant's CP base serves a body the client cannot decode (incident D3); check its version (GET /__/stub/version), its programmed faults (GET /__/stub/faults) and the contract's provision_response schema, then re-run seed".into()
+        } else {
+            format!("the CP answered {status} where the real client needs 201 with `instance_id` (incident D3): the CP settings are fine, the stub (or CP) behind them is not; check its programmed faults (GET /__/stub/faults) and its version (GET /__/stub/version), then re-run seed")
+        };
+    }
+    "fix the tenant's CP settings (CP_PROVISION_URL or MOLECULE_CP_URL must point at the stub, reachable from the tenant) and re-run seed".into()
+}
+
+#[cfg(test)]
+mod fix_tests {
+    use super::provision_fix;
+
+    #[test]
+    fn a_wrong_status_blames_the_cp_not_the_variables() {
+        let fix = provision_fix("cp provisioner: provision failed (200): {\"id\":\"x\"}");
+        assert!(
+            fix.contains("answered 200 where the real client needs 201"),
+            "{fix}"
+        );
+        assert!(!fix.contains("CP_PROVISION_URL"), "{fix}");
+        let fix = provision_fix(
+            "cp provisioner: provision failed (201): the response has no instance_id",
+        );
+        assert!(fix.contains("without a usable `instance_id`"), "{fix}");
+    }
+
+    #[test]
+    fn a_missing_base_names_the_variables() {
+        let fix = provision_fix("no CP base configured: CP_PROVISION_URL, MOLECULE_CP_URL and MOLECULE_CP_DEFAULT_URL are all unset");
+        assert!(fix.contains("CP_PROVISION_URL or MOLECULE_CP_URL"), "{fix}");
     }
 }
