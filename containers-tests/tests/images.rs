@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use contract::admin::{StubState, VersionInfo};
+use contract::admin::{StubState, VersionInfo, ADMIN_PREFIX};
 use serde_json::{json, Value};
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::core::{IntoContainerPort, WaitFor};
@@ -163,24 +163,15 @@ async fn logs(container: &ContainerAsync<GenericImage>) -> String {
 }
 
 async fn stub_state(base: &str) -> StubState {
-    let (status, body) = get_json(&format!("{base}/__/stub/state")).await;
+    let (status, body) = get_json(&format!("{base}{ADMIN_PREFIX}/state")).await;
     assert_eq!(status, 200, "GET /__/stub/state: {body}");
     serde_json::from_value(body).expect("/__/stub/state is a contract::admin::StubState")
 }
 
 async fn provision(base: &str, org: &str, workspace_id: &str) -> (u16, Value) {
-    let body = contract::example_request(
-        contract::route("provision").expect("provision route"),
-        org,
-        workspace_id,
-    )
-    .expect("provision takes a body");
-    send(
-        client()
-            .post(format!("{base}/cp/workspaces/provision"))
-            .json(&body),
-    )
-    .await
+    let route = contract::route("provision").expect("provision route");
+    let body = contract::example_request(route, org, workspace_id).expect("provision takes a body");
+    send(client().post(format!("{base}{}", route.path)).json(&body)).await
 }
 
 /// Stop with a 2 s grace time and return the exit code: 0 when the binary
@@ -213,7 +204,7 @@ async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
     let (status, body) = get_json(&format!("{base}/healthz")).await;
     assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
 
-    let (status, body) = get_json(&format!("{base}/__/stub/version")).await;
+    let (status, body) = get_json(&format!("{base}{ADMIN_PREFIX}/version")).await;
     assert_eq!(status, 200, "GET /__/stub/version: {body}");
     let version: VersionInfo =
         serde_json::from_value(body.clone()).expect("/__/stub/version is a VersionInfo");

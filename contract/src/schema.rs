@@ -151,6 +151,15 @@ fn borrowed_validators() -> Result<&'static Validators<Borrowed>, ContractError>
         .map_err(Clone::clone)
 }
 
+fn lookup<'a, F: jsonschema::json::Json>(
+    validators: &'a Validators<F>,
+    name: &str,
+) -> Result<&'a Validator<F>, ContractError> {
+    validators
+        .get(name)
+        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))
+}
+
 /// Names of every schema in the contract.
 pub fn schema_names() -> impl Iterator<Item = &'static str> {
     SCHEMA_SOURCES.iter().map(|(name, _)| *name)
@@ -174,9 +183,7 @@ pub fn self_check() -> Result<(), ContractError> {
 /// Returns every violation (not just the first), each with its JSON path.
 /// `Err` only for an unknown schema name or a broken embedded schema.
 pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractError> {
-    let validator = validators()?
-        .get(name)
-        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
+    let validator = lookup(validators()?, name)?;
     // Fast path: a valid document (the common case on a server's hot path)
     // needs no error collection.
     if validator.is_valid(value) {
@@ -241,19 +248,14 @@ pub fn is_valid_json(name: &str, json: &[u8]) -> Result<bool, ContractError> {
         Some(doc) => is_valid_doc(name, &doc),
         None => {
             // Not JSON; the name must still be a schema.
-            borrowed_validators()?
-                .get(name)
-                .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
+            lookup(borrowed_validators()?, name)?;
             Ok(false)
         }
     }
 }
 
 pub(crate) fn is_valid_doc(name: &str, doc: &Doc<'_>) -> Result<bool, ContractError> {
-    let validator = borrowed_validators()?
-        .get(name)
-        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))?;
-    Ok(validator.is_valid(doc.root()))
+    Ok(lookup(borrowed_validators()?, name)?.is_valid(doc.root()))
 }
 
 /// JSON Pointers to fields of `value` that the schema `name` does not

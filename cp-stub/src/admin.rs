@@ -1,6 +1,8 @@
 //! The admin API under `/__/stub/` (table in `contract::admin`). Admin
 //! calls are neither counted nor journaled.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use contract::admin::{FaultSpec, ADMIN_PREFIX, LEGACY_STATE_PATH};
 use http::{Method, Request};
@@ -89,18 +91,26 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
             }
         }
         ("/version", _) => respond(200, json_bytes(&crate::version_info())),
-        ("/contract", _) => respond(
-            200,
-            app.contract_json
-                .get_or_init(|| json_bytes(&contract::ROUTES))
-                .clone(),
-        ),
-        ("/openapi.json", _) => respond(
-            200,
-            app.openapi_json
-                .get_or_init(|| json_bytes(&contract::openapi()))
-                .clone(),
-        ),
+        // Compile-time data: built once per process, on first use (keeps
+        // start-up fast and an idle stub small).
+        ("/contract", _) => {
+            static CONTRACT: OnceLock<Bytes> = OnceLock::new();
+            respond(
+                200,
+                CONTRACT
+                    .get_or_init(|| json_bytes(&contract::ROUTES))
+                    .clone(),
+            )
+        }
+        ("/openapi.json", _) => {
+            static OPENAPI: OnceLock<Bytes> = OnceLock::new();
+            respond(
+                200,
+                OPENAPI
+                    .get_or_init(|| json_bytes(&contract::openapi()))
+                    .clone(),
+            )
+        }
         _ => respond(500, error_body("cp-stub: admin dispatch gap")),
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -56,9 +56,6 @@ pub(crate) struct App {
     pub local_addr: SocketAddr,
     /// The instance prefix, escaped for a JSON string once.
     pub prefix_json: String,
-    /// Built on first use: keeps start-up fast and idle memory small.
-    pub contract_json: OnceLock<Bytes>,
-    pub openapi_json: OnceLock<Bytes>,
 }
 
 pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
@@ -207,8 +204,6 @@ impl App {
             shared: Shared::new(config.journal_capacity),
             logger,
             local_addr,
-            contract_json: OnceLock::new(),
-            openapi_json: OnceLock::new(),
             config,
         }
     }
@@ -692,15 +687,11 @@ fn bearer(headers: &HeaderMap) -> BearerCheck {
 
 /// The create-org fields that are missing or empty, in request order.
 fn missing_org_fields(fields: &BodyFields<'_>) -> Vec<&'static str> {
-    [
-        (Field::Slug, "slug"),
-        (Field::Name, "name"),
-        (Field::OwnerUserId, "owner_user_id"),
-    ]
-    .into_iter()
-    .filter(|(f, _)| fields.get(*f).is_none_or(|s| s.trim().is_empty()))
-    .map(|(_, name)| name)
-    .collect()
+    [Field::Slug, Field::Name, Field::OwnerUserId]
+        .into_iter()
+        .filter(|f| fields.get(*f).is_none_or(|s| s.trim().is_empty()))
+        .map(Field::name)
+        .collect()
 }
 
 /// The base URL a caller reached the stub at (see [`App::public_base`]).

@@ -21,7 +21,7 @@ pub(crate) enum Field {
 }
 
 impl Field {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Field::OrgId => "org_id",
             Field::WorkspaceId => "workspace_id",

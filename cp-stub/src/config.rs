@@ -294,20 +294,14 @@ impl Config {
                 reason: "is empty: give the secret, or leave the setting out".into(),
             });
         }
-        if self.tenant_config.is_empty() {
-            // The built-in map is flat strings by construction (DEFAULT_TENANT_CONFIG).
-            return Ok(());
-        }
-        let map: serde_json::Map<String, Value> = self
-            .tenant_config
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        check_tenant_config(&Value::Object(map)).map_err(|reason| ConfigError::TenantConfig {
-            source_name: "(Config::tenant_config)".into(),
-            reason,
-        })?;
-        Ok(())
+        // A map of strings is flat by its type (the contract's D1 rule);
+        // only the keys can be wrong.
+        check_env_keys(self.tenant_config.keys().map(String::as_str)).map_err(|reason| {
+            ConfigError::TenantConfig {
+                source_name: "(Config::tenant_config)".into(),
+                reason,
+            }
+        })
     }
 
     /// The tenant config map as served to a caller that reached the stub at `base_url`.
@@ -335,16 +329,23 @@ fn check_tenant_config(doc: &Value) -> Result<(), String> {
     if let Some(v) = violations.first() {
         return Err(format!("{v} — {D1}"));
     }
-    if let Some(map) = doc.as_object() {
-        for key in map.keys() {
-            let ok = !key.is_empty()
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !key.starts_with(|c: char| c.is_ascii_digit());
-            if !ok {
-                return Err(format!(
-                    "/{key}: not an environment variable name (letters, digits and _, not starting with a digit) — the tenant applies each key as an env var"
-                ));
-            }
+    match doc.as_object() {
+        Some(map) => check_env_keys(map.keys().map(String::as_str)),
+        None => Ok(()),
+    }
+}
+
+/// Every key must be an environment variable name: the tenant applies each
+/// one as an env var.
+fn check_env_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    for key in keys {
+        let ok = !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !key.starts_with(|c: char| c.is_ascii_digit());
+        if !ok {
+            return Err(format!(
+                "/{key}: not an environment variable name (letters, digits and _, not starting with a digit) — the tenant applies each key as an env var"
+            ));
         }
     }
     Ok(())

@@ -19,9 +19,6 @@ pub enum StubError {
     /// The configuration is invalid (exit code 2 in the binary).
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The compiled-in contract is broken.
-    #[error("cp-stub: {0}")]
-    Contract(#[from] contract::ContractError),
     /// The address cannot be bound.
     #[error("cp-stub: cannot listen on {addr}: {source} — is another process on that port? Pick another with --port / PORT (0 = ephemeral)")]
     Bind {
@@ -81,12 +78,11 @@ impl Drop for Stub {
     }
 }
 
-/// Bind and serve on a tokio task. Validates the configuration and the
-/// contract first. Must be called inside a tokio runtime.
+/// Bind and serve on a tokio task. Validates the configuration first.
+/// Must be called inside a tokio runtime.
 pub async fn start(config: Config) -> Result<Stub, StubError> {
     // The contract's schemas compile on first use (its own tests prove they
-    // do); a configured tenant config map is validated — and so compiles
-    // them — right here. Keeps start-up fast and an idle stub small.
+    // do): start-up stays fast and an idle stub small.
     config.validate()?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(addr)

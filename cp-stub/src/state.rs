@@ -445,8 +445,8 @@ impl Shared {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Count and journal one answered (or dropped) request.
-    /// `counted_org` is the org key for per-org counts (`"-"` when unknown).
+    /// Count and journal one answered (or dropped) request (per-org counts
+    /// under `"-"` when the org is unknown).
     pub(crate) fn record(&self, mut rec: Record) {
         if self.capacity == 0 {
             let mut st = self.lock();

@@ -43,7 +43,7 @@ impl fmt::Debug for TenantTarget {
         // The token never reaches a log, not even through `{:?}`.
         f.debug_struct("TenantTarget")
             .field("base", &self.base)
-            .field("admin_token", &"<redacted>")
+            .field("admin_token", &contract::admin::REDACTED)
             .field("org_id", &self.org_id)
             .field("host", &self.host)
             .finish()

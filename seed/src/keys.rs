@@ -30,6 +30,16 @@ const fn req(name: &'static str, example: &'static str, doc: &'static str) -> Ke
     }
 }
 
+/// Legacy names and the key each one repeats (`BETA_ID` = `ALPHA_CHILD_ID`
+/// is the old harness's quirk, kept on purpose): seed writes them from this
+/// table and `seed check` holds a file to it.
+pub(crate) const ALIASES: &[(&str, &str)] = &[
+    ("ALPHA_ID", "ALPHA_PARENT_ID"),
+    ("BETA_ID", "ALPHA_CHILD_ID"),
+    ("ALPHA_WORKSPACE_ID", "ALPHA_PARENT_ID"),
+    ("BETA_WORKSPACE_ID", "BETA_PARENT_ID"),
+];
+
 /// Every key seed writes, in file order.
 pub const KEYS: &[Key] = &[
     req("SEED_STACK_ID", "3f9c2a1b7d4e5f60", "Id of the stack this file was seeded against: random per seed run unless\n--stack-id / HARNESS_STACK_ID passes one. Ids from another stack are stale (D6)."),
@@ -240,12 +250,7 @@ pub fn check(path: &Path, example: Option<&Path>) -> Result<CheckReport, EnvFile
             report.unknown.push(k.clone());
         }
     }
-    for (alias, source) in [
-        ("ALPHA_ID", "ALPHA_PARENT_ID"),
-        ("BETA_ID", "ALPHA_CHILD_ID"),
-        ("ALPHA_WORKSPACE_ID", "ALPHA_PARENT_ID"),
-        ("BETA_WORKSPACE_ID", "BETA_PARENT_ID"),
-    ] {
+    for (alias, source) in ALIASES {
         if let (Some(a), Some(s)) = (get(alias), get(source)) {
             if !a.is_empty() && !s.is_empty() && a != s {
                 report.inconsistent.push(format!(

@@ -63,8 +63,6 @@ pub use config::{
     DEFAULT_ALPHA_ORG_ID, DEFAULT_BETA_ADMIN_TOKEN, DEFAULT_BETA_BASE, DEFAULT_BETA_ORG_ID,
     DEFAULT_CP_STUB_BASE, DEFAULT_OUT, DEFAULT_TIMEOUT,
 };
-#[doc(hidden)]
-pub use envfile::write_atomic_with;
 pub use envfile::{clean, read as read_env_file, write_atomic, CleanOutcome, EnvFileError};
 pub use keys::{check, example_text, parse_example, CheckReport, Key, KEYS};
 pub use stack::{run, Attribution, Outcome, SeedError, Seeded};

@@ -65,7 +65,7 @@ struct RunArgs {
     #[arg(long, env = "SEED_ENV_FILE", default_value = seed::DEFAULT_OUT)]
     out: PathBuf,
     /// Overall timeout in seconds (waiting, creating and provisioning together).
-    #[arg(long, env = "SEED_TIMEOUT", default_value_t = 120)]
+    #[arg(long, env = "SEED_TIMEOUT", default_value_t = seed::DEFAULT_TIMEOUT.as_secs())]
     timeout: u64,
     /// Stack id to stamp into the file (random per run when absent).
     #[arg(long, env = "HARNESS_STACK_ID")]

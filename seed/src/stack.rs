@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::config::{Config, TenantTarget};
 use crate::envfile::{self, EnvFileError};
-use crate::keys::KEYS;
+use crate::keys::{ALIASES, KEYS};
 use crate::progress::Reporter;
 use crate::util::{excerpt, random_hex, rfc3339};
 
@@ -222,7 +222,7 @@ impl std::fmt::Debug for Outcome {
             .iter()
             .map(|(k, v)| {
                 let shown = if k.ends_with("_TOKEN") {
-                    "<redacted>"
+                    contract::admin::REDACTED
                 } else {
                     v.as_str()
                 };
@@ -673,7 +673,7 @@ async fn verify_attribution(
     pending: &[Pending<'_>],
 ) -> Result<Attribution, SeedError> {
     let url = format!(
-        "{stub}{ADMIN_PREFIX}/requests?route=provision&since_seq={}&limit=1000",
+        "{stub}{ADMIN_PREFIX}/requests?route=provision&since_seq={}",
         before.journal_seq
     );
     let (status, text) = stub_get(http, &url).await?;
@@ -709,12 +709,15 @@ async fn verify_attribution(
         }
         return Ok(Attribution::Counters);
     };
+    // A provision the real client accepts (201), as the contract says.
+    let accepted = |status: u16| {
+        contract::route("provision").is_some_and(|route| route.success.accepts(status))
+    };
     for ws in pending {
         let org = &ws.tenant.target.org_id;
         let calls: Vec<_> = page
             .entries
             .iter()
-            .filter(|e| e.seq > before.journal_seq)
             .filter(|e| {
                 e.body
                     .as_ref()
@@ -725,11 +728,11 @@ async fn verify_attribution(
             .collect();
         if calls
             .iter()
-            .any(|e| e.status == 201 && e.org.as_deref() == Some(org.as_str()))
+            .any(|e| accepted(e.status) && e.org.as_deref() == Some(org.as_str()))
         {
             continue;
         }
-        let detail = match calls.iter().find(|e| e.status == 201) {
+        let detail = match calls.iter().find(|e| accepted(e.status)) {
             Some(e) => format!(
                 "the provision call for {} ({}) reached the stub under org {}, not {org}",
                 ws.name,
@@ -848,15 +851,18 @@ pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
             "BETA_HOST",
             config.beta.host.clone().filter(|h| !h.is_empty()),
         ),
-        ("ALPHA_PARENT_ID", Some(alpha_parent.clone())),
-        ("ALPHA_CHILD_ID", Some(alpha_child.clone())),
-        ("BETA_PARENT_ID", Some(beta_parent.clone())),
+        ("ALPHA_PARENT_ID", Some(alpha_parent)),
+        ("ALPHA_CHILD_ID", Some(alpha_child)),
+        ("BETA_PARENT_ID", Some(beta_parent)),
         ("BETA_CHILD_ID", Some(beta_child)),
-        ("ALPHA_ID", Some(alpha_parent.clone())),
-        ("BETA_ID", Some(alpha_child)),
-        ("ALPHA_WORKSPACE_ID", Some(alpha_parent)),
-        ("BETA_WORKSPACE_ID", Some(beta_parent)),
     ];
+    for (alias, source) in ALIASES {
+        let value = values
+            .iter()
+            .find(|(k, _)| k == source)
+            .and_then(|(_, v)| v.clone());
+        values.push((alias, value));
+    }
     // Keep file order = the declared key order.
     values.sort_by_key(|(k, _)| {
         KEYS.iter()

@@ -134,7 +134,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Secrets never reach a log, not even through `{:?}`.
-        const HIDDEN: &str = "<redacted>";
+        const HIDDEN: &str = contract::admin::REDACTED;
         let hide = |s: &Option<String>| s.as_ref().map(|_| HIDDEN);
         f.debug_struct("Config")
             .field("bind", &self.bind)

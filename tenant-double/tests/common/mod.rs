@@ -36,7 +36,6 @@ struct FakeState {
     seen: Vec<Seen>,
     /// Scripted answers per route key ("provision", "config", "stop").
     script: HashMap<&'static str, VecDeque<(u16, String)>>,
-    delay: HashMap<&'static str, Duration>,
     config: Option<String>,
     /// Routes whose answers wait for [`FakeCp::release`].
     held: HashMap<&'static str, Arc<tokio::sync::Semaphore>>,
@@ -100,7 +99,7 @@ impl FakeCp {
         let bytes = req.into_body().collect().await.unwrap().to_bytes();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let key = route_key(&method, &path);
-        let (scripted, delay, held) = {
+        let (scripted, held) = {
             let mut st = self.state.lock().unwrap();
             st.seen.push(Seen {
                 method,
@@ -111,15 +110,12 @@ impl FakeCp {
             });
             (
                 st.script.get_mut(key).and_then(VecDeque::pop_front),
-                st.delay.get(key).copied(),
                 st.held.get(key).cloned(),
             )
         };
-        if let Some(d) = delay {
-            tokio::time::sleep(d).await;
-        }
         if let Some(gate) = held {
-            gate.acquire().await.unwrap().forget();
+            // Closed by `release`: every waiter goes on.
+            let _ = gate.acquire().await;
         }
         let (status, text) = scripted.unwrap_or_else(|| match key {
             "provision" => (
@@ -154,10 +150,6 @@ impl FakeCp {
         }
     }
 
-    pub fn delay(&self, key: &'static str, d: Duration) {
-        self.state.lock().unwrap().delay.insert(key, d);
-    }
-
     /// Hold every answer of a route until [`FakeCp::release`].
     pub fn hold(&self, key: &'static str) {
         self.state
@@ -170,7 +162,7 @@ impl FakeCp {
     /// Let held answers of a route go, now and from now on.
     pub fn release(&self, key: &'static str) {
         if let Some(gate) = self.state.lock().unwrap().held.remove(key) {
-            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+            gate.close();
         }
     }
 
