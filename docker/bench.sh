@@ -28,8 +28,9 @@ export NO_COLOR=1 CP_HARNESS_NO_BUILD=1
 
 COMPOSE_GATE="$TARGET/replays gate -q --stack compose"
 EMBEDDED_GATE="$TARGET/replays gate -q"
-# Both must pass before they are timed.
-$COMPOSE_GATE >/dev/null
+# Both must pass before they are timed; the compose run's phase breakdown
+# (stack up, seed, replays, down) is printed at the end.
+$COMPOSE_GATE 2>"$OUT/compose-gate-check.log" >/dev/null
 $EMBEDDED_GATE >/dev/null
 
 hyperfine --runs "$RUNS" --warmup "$WARMUP" -N \
@@ -46,5 +47,4 @@ print(f"median gate (compose): {c['median']:.2f} s (mean {c['mean']:.2f} ± {c['
       f"min {c['min']:.2f}, max {c['max']:.2f}); reference (embedded): {ref['median']*1000:.1f} ms; "
       f"ratio {c['median']/ref['median']:.0f}x")
 PY
-# One more run with its own breakdown (stack up, seed, replays, down).
-$TARGET/replays gate --stack compose 2>&1 | grep '^\[gate\] total' || true
+grep '^\[gate\] total' "$OUT/compose-gate-check.log" || true

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::report::text::{human, render_replay, render_summary, Style};
+use crate::report::text::{human, render_replay, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
 use crate::runner::vars::EnvFile;
 use crate::runner::{self, RunError, RunOptions};
@@ -33,8 +33,8 @@ use crate::stack::{
     StackOptions,
 };
 
-/// Default overall timeout of the seed phase.
-pub const DEFAULT_SEED_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default overall timeout of the seed phase: seed's own.
+pub const DEFAULT_SEED_TIMEOUT: Duration = seed::DEFAULT_TIMEOUT;
 
 /// Which stack the gate brings up.
 // Built once per gate run; boxing the options would only make them clumsier to write.
@@ -202,7 +202,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 .prefix("replays-gate-")
                 .tempdir()
                 .map_err(|e| GateError::Workdir(e.to_string()))?;
-            let path = dir.path().join(".seed.env");
+            let path = dir.path().join(seed::DEFAULT_OUT);
             (Some(dir), path)
         }
     };
@@ -308,7 +308,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                         selected.len(),
                         run.dir.display()
                     ));
-                    let r = unless_interrupted(watch, crate::runner::run(&run)).await;
+                    let r = unless_interrupted(watch, runner::run_selected(&run, selected)).await;
                     phases.push(Phase {
                         name: "replays",
                         duration: t.elapsed(),
@@ -390,10 +390,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 };
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(render_replay(&s.replays[0], &style).as_bytes());
-                let _ = out.write_all(render_summary(&s).as_bytes());
                 let _ = out.flush();
             }
-            runner::write_reports(&opts.run, &s)?;
+            runner::end_run(&opts.run, &s)?;
             (s, Some(message))
         }
     };

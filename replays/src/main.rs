@@ -177,7 +177,7 @@ struct GateArgs {
     #[arg(long, env = "KEEP_UP", value_parser = parse_env_bool)]
     keep_up: bool,
     /// compose: how long the services may take to become healthy, e.g. 120s
-    /// (env GATE_UP_TIMEOUT, in seconds as for docker/compose-gate.sh).
+    /// (env GATE_UP_TIMEOUT; a bare number is seconds).
     #[arg(long, env = "GATE_UP_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
     up_timeout: Duration,
     /// compose: host port of cp-stub.
@@ -321,7 +321,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 // A stack left up keeps its .seed.env where `replays run` looks.
                 seed_env_file: a
                     .seed_env_file
-                    .or_else(|| keep_up.then(|| PathBuf::from(".seed.env"))),
+                    .or_else(|| keep_up.then(|| PathBuf::from(seed::DEFAULT_OUT))),
                 progress: true,
             };
             match runtime()?.block_on(replays::gate(&opts)) {

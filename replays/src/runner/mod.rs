@@ -270,13 +270,29 @@ pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
 /// [`Summary::exit_code`] is the process exit status. `Err` is a usage or
 /// configuration problem (exit status 2).
 pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
+    run_inner(opts, None).await
+}
+
+/// [`run`] of replays already [`select`]ed with the same options (the gate
+/// selects before any stack starts, and does not read the files twice).
+pub(crate) async fn run_selected(
+    opts: &RunOptions,
+    replays: Vec<Replay>,
+) -> Result<Summary, RunError> {
+    run_inner(opts, Some(replays)).await
+}
+
+async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<Summary, RunError> {
     let started = Instant::now();
     let process_env = opts
         .process_env
         .clone()
         .unwrap_or_else(|| std::env::vars().collect());
     let resolver = Resolver::load(&opts.env_file, &opts.vars, process_env)?;
-    let replays = select(opts)?;
+    let replays = match selected {
+        Some(replays) => replays,
+        None => select(opts)?,
+    };
     let client = request::client().map_err(|e| RunError::Client(e.to_string()))?;
     let mut rerun = format!(
         "replays run --dir {}",
@@ -355,12 +371,18 @@ pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         replays: reports.into_iter().map(|(_, r)| r).collect(),
         duration: started.elapsed(),
     };
+    end_run(opts, &summary)?;
+    Ok(summary)
+}
+
+/// The end of every run: the summary on stdout (unless `print` is off),
+/// then the reports.
+pub(crate) fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     if opts.print {
-        print!("{}", render_summary(&summary));
+        print!("{}", render_summary(summary));
         let _ = std::io::stdout().flush();
     }
-    write_reports(opts, &summary)?;
-    Ok(summary)
+    write_reports(opts, summary)
 }
 
 fn kind_label(r: &Replay) -> &'static str {
@@ -399,7 +421,7 @@ async fn run_one(ctx: &Ctx, r: &Replay, replay_id: String) -> ReplayReport {
 }
 
 /// Write the `--junit` / `--json` reports of a run.
-pub(crate) fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     let write = |path: &PathBuf, content: Result<String, String>| -> Result<(), RunError> {
         let content = content.map_err(|reason| RunError::Report {
             path: path.clone(),

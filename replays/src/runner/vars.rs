@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::format::template::{self, Expand};
 
 /// The default env file, written by `seed`.
-pub const DEFAULT_ENV_FILE: &str = ".seed.env";
+pub const DEFAULT_ENV_FILE: &str = seed::DEFAULT_OUT;
 
 /// Whether `seed` writes this key to `.seed.env` (see `.seed.env.example`;
 /// the list is [`seed::KEYS`]).
@@ -260,8 +260,8 @@ pub struct Scope<'r> {
     resolver: &'r Resolver,
     builtins: BTreeMap<String, String>,
     local: BTreeMap<String, String>,
-    captured: BTreeMap<String, String>,
-    captured_json: BTreeMap<String, serde_json::Value>,
+    /// Captures keep their JSON value (a string reads as its text).
+    captured: BTreeMap<String, serde_json::Value>,
 }
 
 impl<'r> Scope<'r> {
@@ -272,7 +272,6 @@ impl<'r> Scope<'r> {
             builtins,
             local: BTreeMap::new(),
             captured: BTreeMap::new(),
-            captured_json: BTreeMap::new(),
         }
     }
 
@@ -287,24 +286,18 @@ impl<'r> Scope<'r> {
     /// also keep their type, so `equals = "${ID}"` or a body field
     /// `"${ID}"` alone substitutes the number, boolean, array or object.
     pub fn capture(&mut self, name: &str, value: &serde_json::Value) {
-        let text = match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        self.captured.insert(name.to_string(), text);
-        if value.is_string() {
-            self.captured_json.remove(name);
-        } else {
-            self.captured_json.insert(name.to_string(), value.clone());
-        }
+        self.captured.insert(name.to_string(), value.clone());
     }
 
     /// Look a variable up.
     pub fn get(&self, name: &str) -> Option<String> {
         self.captured
             .get(name)
-            .or_else(|| self.builtins.get(name))
-            .cloned()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .or_else(|| self.builtins.get(name).cloned())
             .or_else(|| self.resolver.get(name).map(|(v, _)| v.to_string()))
             .or_else(|| self.local.get(name).cloned())
     }
@@ -328,7 +321,10 @@ impl<'r> Scope<'r> {
                     .strip_prefix("${")
                     .and_then(|r| r.strip_suffix('}'))
                     .filter(|n| template::valid_name(n));
-                match whole.and_then(|n| self.captured_json.get(n)) {
+                match whole
+                    .and_then(|n| self.captured.get(n))
+                    .filter(|v| !v.is_string())
+                {
                     Some(typed) => typed.clone(),
                     None => Value::String(self.expand(s)?),
                 }

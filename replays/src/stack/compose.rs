@@ -2,12 +2,11 @@
 //! `docker compose` (v2) when it works, else `docker-compose` (1.29).
 //!
 //! Neither `up --wait` nor `name:` is used (1.29 has neither): readiness is
-//! polled here, like `docker/compose-gate.sh` does — each service's Docker
-//! health status, or, for an image without a healthcheck, an HTTP probe of
-//! its published port; a service that exits fails at once. Project naming,
-//! the compose file, the ports and the image build script
-//! (`docker/build-images.sh`) are the ones of that script, so both paths
-//! bring up the same stack.
+//! polled here — each service's Docker health status, or, for an image
+//! without a healthcheck, an HTTP probe of its published port; a service
+//! that exits fails at once. The compose file, the ports and the image
+//! build script (`docker/build-images.sh`) are the ones a manual
+//! `docker-compose up` uses, so both bring up the same stack.
 //!
 //! Flow: [`Compose::prepare`] (find the tools, build the images when
 //! missing) → [`ComposeStack::up`] (`up -d`, wait until healthy) → …
@@ -92,8 +91,9 @@ impl Default for ComposeOptions {
 }
 
 impl ComposeOptions {
-    /// `docker/compose-gate.sh`'s project name: `cp-harness` when the stack
-    /// stays up, else `cp-harness-gate-<pid>`.
+    /// The project name: `cp-harness` when the stack stays up (so a manual
+    /// `docker-compose -p cp-harness down` finds it), else
+    /// `cp-harness-gate-<pid>`.
     pub fn default_project(keep_up: bool) -> String {
         if keep_up {
             "cp-harness".to_string()

@@ -45,10 +45,6 @@ pub struct TenantOptions {
     /// The provision retry policy (the real one by default; shorten it only
     /// in a test that injects a retried fault).
     pub retry: RetryPolicy,
-    /// Timeout of one CP request (30 s, like the real tenant).
-    pub cp_timeout: Duration,
-    /// Log each request on stderr.
-    pub log: bool,
 }
 
 impl std::fmt::Debug for TenantOptions {
@@ -59,7 +55,7 @@ impl std::fmt::Debug for TenantOptions {
             .iter()
             .map(|(k, v)| {
                 let shown = if crate::runner::vars::is_secret(k) && !v.is_empty() {
-                    "<redacted>".to_string()
+                    contract::admin::REDACTED.to_string()
                 } else {
                     v.clone()
                 };
@@ -68,11 +64,9 @@ impl std::fmt::Debug for TenantOptions {
             .collect();
         f.debug_struct("TenantOptions")
             .field("org_id", &self.org_id)
-            .field("admin_token", &"<redacted>")
+            .field("admin_token", &contract::admin::REDACTED)
             .field("env", &env)
             .field("retry", &self.retry)
-            .field("cp_timeout", &self.cp_timeout)
-            .field("log", &self.log)
             .finish()
     }
 }
@@ -94,8 +88,6 @@ impl TenantOptions {
             admin_token: admin_token.to_string(),
             env: BTreeMap::new(),
             retry: RetryPolicy::default(),
-            cp_timeout: Duration::from_secs(30),
-            log: false,
         }
     }
 
@@ -217,15 +209,13 @@ async fn arm_faults(stub: &str, faults: &[FaultSpec]) -> Result<(), StackError> 
     if faults.is_empty() {
         return Ok(());
     }
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
+    let client = crate::runner::request::client()
         .map_err(|e| StackError::Stub(format!("HTTP client: {e}")))?;
     for f in faults {
         let fault = serde_json::to_string(f).unwrap_or_else(|_| format!("{f:?}"));
         let resp = client
             .post(format!("{stub}{ADMIN_PREFIX}/faults"))
+            .timeout(Duration::from_secs(5))
             .json(f)
             .send()
             .await
@@ -258,8 +248,6 @@ async fn start_tenant(
     config.bind = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     config.port = 0;
     config.retry = opts.retry;
-    config.cp_timeout = opts.cp_timeout;
-    config.log = opts.log;
     tenant_double::start(config)
         .await
         .map_err(|e| StackError::Tenant {

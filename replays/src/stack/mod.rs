@@ -51,7 +51,7 @@ impl fmt::Debug for TenantEndpoint {
             .field("label", &self.label)
             .field("base", &self.base)
             .field("org_id", &self.org_id)
-            .field("admin_token", &"<redacted>")
+            .field("admin_token", &contract::admin::REDACTED)
             .finish()
     }
 }
