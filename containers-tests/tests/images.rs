@@ -169,7 +169,7 @@ async fn stub_state(base: &str) -> StubState {
 }
 
 async fn provision(base: &str, org: &str, workspace_id: &str) -> (u16, Value) {
-    let route = contract::route("provision").expect("provision route");
+    let route = contract::route(contract::RouteId::Provision);
     let body = contract::example_request(route, org, workspace_id).expect("provision takes a body");
     send(client().post(format!("{base}{}", route.path)).json(&body)).await
 }
@@ -261,7 +261,7 @@ async fn stub_in_container_answers_every_contract_route() {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
-        if route.id == "provision" {
+        if route.id == contract::RouteId::Provision {
             // Exactly 201 (D3) and the default prefix mol-ws- (D10).
             assert_eq!(status, 201);
             assert_eq!(body["instance_id"], json!(format!("mol-ws-{workspace}")));
@@ -279,7 +279,7 @@ async fn stub_in_container_answers_every_contract_route() {
         "unmatched: {:?}",
         state.unmatched
     );
-    assert_eq!(state.org_calls(org, "provision"), 1);
+    assert_eq!(state.org_calls(org, contract::RouteId::Provision), 1);
 }
 
 #[tokio::test]
@@ -455,13 +455,13 @@ async fn tenant_double_provisions_through_the_stub_container_by_name() {
     // The tenant's own calls reached the stub under its org (D2, D4).
     let state = stub_state(&stub_base).await;
     assert_eq!(
-        state.org_calls("org-alpha", "provision"),
+        state.org_calls("org-alpha", contract::RouteId::Provision),
         1,
         "{:?}",
         state.orgs
     );
     assert_eq!(
-        state.org_calls("org-alpha", "tenants_config"),
+        state.org_calls("org-alpha", contract::RouteId::TenantsConfig),
         1,
         "{:?}",
         state.orgs

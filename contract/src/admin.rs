@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::routes::RouteId;
 use crate::schema::Violation;
 
 /// Prefix of every admin endpoint.
@@ -33,8 +34,7 @@ pub const REDACTED_HEADERS: &[&str] = &[
     "cookie",
     "proxy-authorization",
 ];
-/// What a redacted header value is replaced by.
-pub const REDACTED: &str = "<redacted>";
+pub use crate::redact::REDACTED;
 
 /// Everything the stub has counted since its start or the last reset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -70,11 +70,11 @@ pub struct StubState {
 }
 
 impl StubState {
-    /// Calls of route `route_id` made under `org`.
-    pub fn org_calls(&self, org: &str, route_id: &str) -> u64 {
+    /// Calls of route `route` made under `org`.
+    pub fn org_calls(&self, org: &str, route: RouteId) -> u64 {
         self.orgs
             .get(org)
-            .and_then(|m| m.get(route_id))
+            .and_then(|m| m.get(route.as_str()))
             .copied()
             .unwrap_or(0)
     }

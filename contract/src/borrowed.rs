@@ -69,7 +69,7 @@ pub(crate) struct Doc<'a> {
 /// ```
 /// let body = br#"{"org_id":"org-a","workspace_id":"ws-1","runtime":"claude-code"}"#;
 /// let doc = contract::JsonDoc::parse(body).expect("JSON");
-/// assert!(doc.is_valid("ensure_image_request").unwrap());
+/// assert!(doc.is_valid(contract::SchemaId::EnsureImageRequest).unwrap());
 /// assert_eq!(doc.str_member("org_id"), Some("org-a"));
 /// assert!(contract::JsonDoc::parse(b"{oops").is_none());
 /// ```
@@ -85,12 +85,12 @@ impl<'a> JsonDoc<'a> {
         Doc::parse(json).map(|doc| JsonDoc { doc })
     }
 
-    /// Whether the schema called `name` accepts the document: the verdict
-    /// of [`crate::validate`] on the same document as a `Value`, without the
-    /// violations (call `validate` for those). `Err` only for an unknown
-    /// schema name or a broken embedded schema.
-    pub fn is_valid(&self, name: &str) -> Result<bool, crate::ContractError> {
-        crate::schema::is_valid_doc(name, &self.doc)
+    /// Whether the schema `id` accepts the document: the verdict of
+    /// [`crate::validate`] on the same document as a `Value`, without the
+    /// violations (call `validate` for those). `Err` only for a broken
+    /// embedded schema.
+    pub fn is_valid(&self, id: crate::SchemaId) -> Result<bool, crate::ContractError> {
+        crate::schema::is_valid_doc(id, &self.doc)
     }
 
     /// The top-level member `name` when the document is an object and the

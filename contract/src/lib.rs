@@ -25,11 +25,11 @@
 //!
 //! // What the old Go stub served for /cp/tenants/config (incident D1):
 //! let nested = json!({"tenant_id": "t", "runtimes": ["hermes"], "feature_flags": {"x": true}});
-//! let violations = contract::validate("tenant_config", &nested).unwrap();
+//! let violations = contract::validate(contract::SchemaId::TenantConfig, &nested).unwrap();
 //! assert_eq!(violations[0].to_string(), "/feature_flags: expected string, found object");
 //!
 //! // And what it served for provision (incident D3):
-//! let route = contract::route("provision").unwrap();
+//! let route = contract::route(contract::RouteId::Provision);
 //! assert!(!route.success.accepts(200));
 //! ```
 //!
@@ -51,11 +51,14 @@
 
 pub mod admin;
 mod borrowed;
+pub mod defaults;
 mod diff;
 mod openapi;
 mod probe;
+pub mod redact;
 mod routes;
 mod schema;
+pub mod seed_env;
 
 use std::sync::OnceLock;
 
@@ -64,19 +67,18 @@ pub use diff::{render as render_shape_diff, shape_diff, ShapeChange, ShapeDiffer
 pub use openapi::{openapi, OPENAPI_FILE};
 pub use probe::{example_request, probes, Probe};
 pub use routes::{
-    fill_path, match_route, route, Auth, Params, QueryParam, Route, RouteMatch, Success,
-    PROVISION_RETRIED, ROUTES,
+    fill_path, match_route, route, Auth, Params, QueryParam, Route, RouteId, RouteMatch, Success,
+    UnknownRoute, PROVISION_RETRIED, ROUTES,
 };
 pub use schema::{
-    is_valid_json, json_type, schema, schema_names, self_check, undeclared_fields, validate,
-    Violation, SCHEMA_SOURCES,
+    is_valid_json, json_type, schema, self_check, undeclared_fields, validate, SchemaId, Violation,
 };
 
 /// Errors of this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContractError {
     /// No schema has this name.
-    #[error("unknown contract schema `{0}` (known: see contract::schema_names())")]
+    #[error("unknown contract schema `{0}` (known: {known})", known = SchemaId::ALL.map(SchemaId::as_str).join(", "))]
     UnknownSchema(String),
     /// An embedded schema does not parse or compile.
     #[error("contract schema `{name}` is broken: {reason}")]
@@ -94,19 +96,58 @@ pub enum ContractError {
 pub fn fingerprint() -> &'static str {
     static FP: OnceLock<String> = OnceLock::new();
     FP.get_or_init(|| {
-        // FNV-1a, 64 bit: stable across builds and platforms.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for b in bytes {
-                hash ^= u64::from(*b);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
-        feed(serde_json::to_string(ROUTES).unwrap_or_default().as_bytes());
-        for (name, source) in SCHEMA_SOURCES {
-            feed(name.as_bytes());
-            feed(source.as_bytes());
-        }
-        format!("{hash:016x}")
+        let routes = serde_json::to_string(ROUTES).unwrap_or_default();
+        fingerprint_of(&routes, SchemaId::ALL.map(|id| (id.as_str(), id.source())))
     })
+}
+
+/// FNV-1a, 64 bit, over the routes' JSON and each schema's name and text:
+/// stable across builds and platforms.
+fn fingerprint_of<'a>(
+    routes: &str,
+    schemas: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    feed(routes.as_bytes());
+    for (name, source) in schemas {
+        feed(name.as_bytes());
+        feed(source.as_bytes());
+    }
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources() -> Vec<(&'static str, String)> {
+        SchemaId::ALL
+            .map(|id| (id.as_str(), id.source().to_string()))
+            .to_vec()
+    }
+
+    fn of(routes: &str, sources: &[(&'static str, String)]) -> String {
+        fingerprint_of(routes, sources.iter().map(|(n, s)| (*n, s.as_str())))
+    }
+
+    #[test]
+    fn the_fingerprint_covers_every_route_and_schema() {
+        let routes = serde_json::to_string(ROUTES).unwrap();
+        let base = sources();
+        assert_eq!(fingerprint(), of(&routes, &base));
+        // Any route field changes it (the provision success status, D3).
+        assert_ne!(of(&routes.replacen("201", "200", 1), &base), fingerprint());
+        // Any schema's text changes it.
+        for i in 0..base.len() {
+            let mut changed = base.clone();
+            changed[i].1.push(' ');
+            assert_ne!(of(&routes, &changed), fingerprint(), "{}", base[i].0);
+        }
+    }
 }

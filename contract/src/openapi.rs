@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::probe::example_request;
 use crate::routes::{Auth, Route, ROUTES};
-use crate::schema::{schema, SCHEMA_SOURCES};
+use crate::schema::{schema, SchemaId};
 
 /// Path of the checked-in copy, relative to the `contract` crate.
 pub const OPENAPI_FILE: &str = "openapi.json";
@@ -22,15 +22,15 @@ pub fn openapi() -> Value {
         }
     }
     let mut schemas = Map::new();
-    for (name, _) in SCHEMA_SOURCES {
-        if let Ok(doc) = schema(name) {
+    for id in SchemaId::ALL {
+        if let Ok(doc) = schema(id) {
             let mut doc = doc.clone();
             if let Some(obj) = doc.as_object_mut() {
                 // Component schemas live under the document's base URI.
                 obj.remove("$id");
                 obj.remove("$schema");
             }
-            schemas.insert((*name).to_string(), doc);
+            schemas.insert(id.as_str().to_string(), doc);
         }
     }
     json!({
@@ -38,6 +38,7 @@ pub fn openapi() -> Value {
         "info": {
             "title": "Molecule control plane (CP) — tenant-facing contract",
             "version": env!("CARGO_PKG_VERSION"),
+            "x-contract-fingerprint": crate::fingerprint(),
             "description": "Generated from the cp-harness `contract` crate: the routes the tenant's CP client calls and the shapes its decoders accept. Do not edit by hand; run `UPDATE_OPENAPI=1 cargo test -p contract --test openapi`."
         },
         "servers": [{"url": "http://127.0.0.1:9090", "description": "cp-stub"}],
@@ -52,8 +53,8 @@ pub fn openapi() -> Value {
     })
 }
 
-fn schema_ref(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
+fn schema_ref(id: SchemaId) -> Value {
+    json!({"$ref": format!("#/components/schemas/{id}")})
 }
 
 fn operation(route: &Route) -> Value {
@@ -90,7 +91,7 @@ fn operation(route: &Route) -> Value {
         "default".to_string(),
         json!({
             "description": "Any other status is a failure for the client.",
-            "content": {"application/json": {"schema": schema_ref("error")}}
+            "content": {"application/json": {"schema": schema_ref(SchemaId::Error)}}
         }),
     );
     let security = match route.auth {
@@ -101,7 +102,7 @@ fn operation(route: &Route) -> Value {
         Auth::Session => json!([]),
     };
     let mut op = json!({
-        "operationId": route.id,
+        "operationId": route.id.as_str(),
         "summary": route.summary,
         "parameters": parameters,
         "responses": responses,

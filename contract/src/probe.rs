@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::routes::{fill_path, Auth, Route, ROUTES};
+use crate::schema::SchemaId;
 
 /// A valid request for one route.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +36,7 @@ impl Probe {
 /// A valid request body for `route`, as the real client would send it.
 pub fn example_request(route: &Route, org_id: &str, workspace_id: &str) -> Option<Value> {
     match route.request_schema? {
-        "provision_request" => Some(json!({
+        SchemaId::ProvisionRequest => Some(json!({
             "org_id": org_id,
             "workspace_id": workspace_id,
             "runtime": "claude-code",
@@ -43,12 +44,12 @@ pub fn example_request(route: &Route, org_id: &str, workspace_id: &str) -> Optio
             "platform_url": "http://tenant:8080",
             "env": {"MOLECULE_WORKSPACE_NAME": "probe"}
         })),
-        "ensure_image_request" => Some(json!({
+        SchemaId::EnsureImageRequest => Some(json!({
             "org_id": org_id,
             "workspace_id": workspace_id,
             "runtime": "claude-code"
         })),
-        "create_org_request" => Some(json!({
+        SchemaId::CreateOrgRequest => Some(json!({
             "slug": format!("{org_id}-probe"),
             "name": "Probe Org",
             "owner_user_id": "user-probe"

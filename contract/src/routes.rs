@@ -1,8 +1,100 @@
 //! The route table of the CP surface the tenants call.
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::schema::SchemaId;
+
+/// Every CP route, by name. The route table is keyed by it ([`route`]), and
+/// a server that dispatches with an exhaustive `match` on it cannot leave a
+/// route unhandled. Strings are parsed into it at the edges (replay files,
+/// fault specs, journal filters) with [`str::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteId {
+    /// `POST /cp/workspaces/provision`.
+    Provision,
+    /// `GET /cp/tenants/config`.
+    TenantsConfig,
+    /// `POST /cp/workspaces/ensure-image`.
+    EnsureImage,
+    /// `DELETE /cp/workspaces/{id}`.
+    Stop,
+    /// `GET /cp/workspaces/{id}/status`.
+    Status,
+    /// `GET /cp/admin/workspaces/{id}/console`.
+    Console,
+    /// `POST /cp/admin/orgs`.
+    CreateOrg,
+    /// `GET /cp/auth/me`.
+    AuthMe,
+    /// `POST /cp/admin/tenants/redeploy-fleet`.
+    RedeployFleet,
+}
+
+impl RouteId {
+    /// Every route id, in table order.
+    pub const ALL: [RouteId; 9] = [
+        RouteId::Provision,
+        RouteId::TenantsConfig,
+        RouteId::EnsureImage,
+        RouteId::Stop,
+        RouteId::Status,
+        RouteId::Console,
+        RouteId::CreateOrg,
+        RouteId::AuthMe,
+        RouteId::RedeployFleet,
+    ];
+
+    /// The id as written in counters, journals, faults and replay files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RouteId::Provision => "provision",
+            RouteId::TenantsConfig => "tenants_config",
+            RouteId::EnsureImage => "ensure_image",
+            RouteId::Stop => "stop",
+            RouteId::Status => "status",
+            RouteId::Console => "console",
+            RouteId::CreateOrg => "create_org",
+            RouteId::AuthMe => "auth_me",
+            RouteId::RedeployFleet => "redeploy_fleet",
+        }
+    }
+
+    /// This route's row of [`ROUTES`].
+    pub fn route(self) -> &'static Route {
+        &ROUTES[self as usize]
+    }
+}
+
+impl fmt::Display for RouteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no route; its message lists the ones that exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown route `{0}` (known: {known})", known = known_routes())]
+pub struct UnknownRoute(pub String);
+
+fn known_routes() -> String {
+    RouteId::ALL.map(RouteId::as_str).join(", ")
+}
+
+impl FromStr for RouteId {
+    type Err = UnknownRoute;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RouteId::ALL
+            .into_iter()
+            .find(|id| id.as_str() == s)
+            .ok_or_else(|| UnknownRoute(s.to_string()))
+    }
+}
 
 /// Which statuses the real client treats as success for a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,7 +145,7 @@ pub struct QueryParam {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Route {
     /// Stable identifier, used in counters, journals, faults and replays.
-    pub id: &'static str,
+    pub id: RouteId,
     /// HTTP method, upper case.
     pub method: &'static str,
     /// Path pattern; `{name}` matches one non-empty segment.
@@ -67,11 +159,11 @@ pub struct Route {
     /// The legacy flat counter name in `/__/stub/state`.
     pub counter: &'static str,
     /// Schema of the request body, if the route takes one.
-    pub request_schema: Option<&'static str>,
+    pub request_schema: Option<SchemaId>,
     /// Schema of the success body.
-    pub response_schema: &'static str,
+    pub response_schema: SchemaId,
     /// Schema of documented error bodies (defaults to `error`).
-    pub error_schema: &'static str,
+    pub error_schema: SchemaId,
     /// Documented query parameters.
     pub query: &'static [QueryParam],
     /// Credentials the client sends.
@@ -100,22 +192,22 @@ pub const PROVISION_RETRIED: &[u16] = &[
 /// Every CP route the stub serves.
 pub const ROUTES: &[Route] = &[
     Route {
-        id: "provision",
+        id: RouteId::Provision,
         method: "POST",
         path: "/cp/workspaces/provision",
         status: 201,
         success: Success::Exactly(&[201]),
         retried: PROVISION_RETRIED,
         counter: "provision_calls",
-        request_schema: Some("provision_request"),
-        response_schema: "provision_response",
-        error_schema: "error",
+        request_schema: Some(SchemaId::ProvisionRequest),
+        response_schema: SchemaId::ProvisionResponse,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::SharedSecretAndAdminToken,
         summary: "Provision a workspace; success is exactly 201 with instance_id and state.",
     },
     Route {
-        id: "tenants_config",
+        id: RouteId::TenantsConfig,
         method: "GET",
         path: "/cp/tenants/config",
         status: 200,
@@ -123,29 +215,29 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "tenants_config_calls",
         request_schema: None,
-        response_schema: "tenant_config",
-        error_schema: "error",
+        response_schema: SchemaId::TenantConfig,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::AdminBearerAndOrg,
         summary: "The tenant's env refresh: a flat map of env var name to string value.",
     },
     Route {
-        id: "ensure_image",
+        id: RouteId::EnsureImage,
         method: "POST",
         path: "/cp/workspaces/ensure-image",
         status: 200,
         success: Success::Exactly(&[200, 201]),
         retried: &[],
         counter: "ensure_image_calls",
-        request_schema: Some("ensure_image_request"),
-        response_schema: "ensure_image_response",
-        error_schema: "error",
+        request_schema: Some(SchemaId::EnsureImageRequest),
+        response_schema: SchemaId::EnsureImageResponse,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::SharedSecretAndAdminToken,
         summary: "Pull-before-stop pre-flight; 404 and 501 mean unsupported.",
     },
     Route {
-        id: "stop",
+        id: RouteId::Stop,
         method: "DELETE",
         path: "/cp/workspaces/{id}",
         status: 200,
@@ -153,14 +245,14 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "stop_calls",
         request_schema: None,
-        response_schema: "stop_response",
-        error_schema: "error",
+        response_schema: SchemaId::StopResponse,
+        error_schema: SchemaId::Error,
         query: STOP_QUERY,
         auth: Auth::SharedSecretAndAdminToken,
         summary: "Stop a workspace's compute; any 2xx is success.",
     },
     Route {
-        id: "status",
+        id: RouteId::Status,
         method: "GET",
         path: "/cp/workspaces/{id}/status",
         status: 200,
@@ -168,14 +260,14 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "status_calls",
         request_schema: None,
-        response_schema: "status_response",
-        error_schema: "error",
+        response_schema: SchemaId::StatusResponse,
+        error_schema: SchemaId::Error,
         query: STOP_QUERY,
         auth: Auth::SharedSecretAndAdminToken,
         summary: "Compute state; only state == \"running\" counts as running.",
     },
     Route {
-        id: "console",
+        id: RouteId::Console,
         method: "GET",
         path: "/cp/admin/workspaces/{id}/console",
         status: 200,
@@ -183,29 +275,29 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "console_calls",
         request_schema: None,
-        response_schema: "console_response",
-        error_schema: "error",
+        response_schema: SchemaId::ConsoleResponse,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::AdminApiKey,
         summary: "The provider's boot log for a workspace.",
     },
     Route {
-        id: "create_org",
+        id: RouteId::CreateOrg,
         method: "POST",
         path: "/cp/admin/orgs",
         status: 201,
         success: Success::Exactly(&[201]),
         retried: &[],
         counter: "admin_orgs_calls",
-        request_schema: Some("create_org_request"),
-        response_schema: "create_org_response",
-        error_schema: "create_org_error",
+        request_schema: Some(SchemaId::CreateOrgRequest),
+        response_schema: SchemaId::CreateOrgResponse,
+        error_schema: SchemaId::CreateOrgError,
         query: &[],
         auth: Auth::AdminApiKey,
         summary: "Create an org; 400 names the missing fields.",
     },
     Route {
-        id: "auth_me",
+        id: RouteId::AuthMe,
         method: "GET",
         path: "/cp/auth/me",
         status: 200,
@@ -213,14 +305,14 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "auth_me_calls",
         request_schema: None,
-        response_schema: "auth_me_response",
-        error_schema: "error",
+        response_schema: SchemaId::AuthMeResponse,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::Session,
         summary: "The signed-in user (canvas bootstrap).",
     },
     Route {
-        id: "redeploy_fleet",
+        id: RouteId::RedeployFleet,
         method: "POST",
         path: "/cp/admin/tenants/redeploy-fleet",
         status: 200,
@@ -228,17 +320,17 @@ pub const ROUTES: &[Route] = &[
         retried: &[],
         counter: "redeploy_fleet_calls",
         request_schema: None,
-        response_schema: "redeploy_fleet_response",
-        error_schema: "error",
+        response_schema: SchemaId::RedeployFleetResponse,
+        error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::AdminApiKey,
         summary: "Redeploy every tenant; the answer lists each tenant's phase.",
     },
 ];
 
-/// Look a route up by its id.
-pub fn route(id: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.id == id)
+/// The route `id` (the table is in [`RouteId::ALL`] order).
+pub fn route(id: RouteId) -> &'static Route {
+    id.route()
 }
 
 /// The outcome of matching a request line against [`ROUTES`].
@@ -284,7 +376,7 @@ pub fn match_route(method: &str, path: &str) -> RouteMatch {
         let mut allow = Vec::new();
         for (_, index) in exact {
             let route = &ROUTES[*index];
-            if route.method.eq_ignore_ascii_case(method) {
+            if route.method == method {
                 return RouteMatch::Found {
                     route,
                     params: Vec::new(),
@@ -317,7 +409,7 @@ pub fn match_route(method: &str, path: &str) -> RouteMatch {
         if literals != Some(best) {
             continue;
         }
-        if route.method.eq_ignore_ascii_case(method) {
+        if route.method == method {
             return RouteMatch::Found {
                 route,
                 params: pattern.params(&segments),
@@ -481,7 +573,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match match_route("POST", "/cp/workspaces/provision") {
-            RouteMatch::Found { route, .. } => assert_eq!(route.id, "provision"),
+            RouteMatch::Found { route, .. } => assert_eq!(route.id, RouteId::Provision),
             other => panic!("{other:?}"),
         }
     }
@@ -490,7 +582,7 @@ mod tests {
     fn parameters_are_captured() {
         match match_route("GET", "/cp/workspaces/ws-1/status") {
             RouteMatch::Found { route, params } => {
-                assert_eq!(route.id, "status");
+                assert_eq!(route.id, RouteId::Status);
                 assert_eq!(params, vec![("id", "ws-1".to_string())]);
             }
             other => panic!("{other:?}"),
@@ -558,7 +650,7 @@ mod tests {
             if literals != best {
                 continue;
             }
-            if route.method.eq_ignore_ascii_case(method) {
+            if route.method == method {
                 return RouteMatch::Found { route, params };
             }
             if !allow.contains(&route.method) {
@@ -609,6 +701,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn methods_are_case_sensitive() {
+        // RFC 9110 §9.1: the method token is case-sensitive.
+        assert_eq!(
+            match_route("post", "/cp/workspaces/provision"),
+            RouteMatch::MethodNotAllowed {
+                allow: vec!["POST"]
+            }
+        );
+        assert!(matches!(
+            match_route("delete", "/cp/workspaces/ws-1"),
+            RouteMatch::MethodNotAllowed { .. }
+        ));
+    }
+
+    #[test]
+    fn the_table_is_keyed_by_route_id() {
+        assert_eq!(ROUTES.len(), RouteId::ALL.len());
+        for (i, id) in RouteId::ALL.into_iter().enumerate() {
+            assert_eq!(id as usize, i, "{id}: RouteId::ALL is out of order");
+            assert_eq!(ROUTES[i].id, id, "ROUTES[{i}] is not {id}");
+            assert_eq!(id.as_str().parse::<RouteId>(), Ok(id));
+            assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
+        }
+        let err = "nope".parse::<RouteId>().unwrap_err();
+        assert!(
+            err.to_string().contains("provision, tenants_config"),
+            "{err}"
+        );
     }
 
     #[test]

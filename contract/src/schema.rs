@@ -1,7 +1,7 @@
 //! The embedded JSON Schemas and validation against them.
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -13,62 +13,119 @@ use serde_json::Value;
 use crate::borrowed::{Borrowed, Doc};
 use crate::ContractError;
 
-/// Every schema, by name, as checked in under `contract/schemas/`.
-pub const SCHEMA_SOURCES: &[(&str, &str)] = &[
-    (
-        "provision_request",
-        include_str!("../schemas/provision_request.json"),
-    ),
-    (
-        "provision_response",
-        include_str!("../schemas/provision_response.json"),
-    ),
-    (
-        "tenant_config",
-        include_str!("../schemas/tenant_config.json"),
-    ),
-    (
-        "stop_response",
-        include_str!("../schemas/stop_response.json"),
-    ),
-    (
-        "status_response",
-        include_str!("../schemas/status_response.json"),
-    ),
-    (
-        "console_response",
-        include_str!("../schemas/console_response.json"),
-    ),
-    (
-        "ensure_image_request",
-        include_str!("../schemas/ensure_image_request.json"),
-    ),
-    (
-        "ensure_image_response",
-        include_str!("../schemas/ensure_image_response.json"),
-    ),
-    (
-        "create_org_request",
-        include_str!("../schemas/create_org_request.json"),
-    ),
-    (
-        "create_org_response",
-        include_str!("../schemas/create_org_response.json"),
-    ),
-    (
-        "create_org_error",
-        include_str!("../schemas/create_org_error.json"),
-    ),
-    (
-        "auth_me_response",
-        include_str!("../schemas/auth_me_response.json"),
-    ),
-    (
-        "redeploy_fleet_response",
-        include_str!("../schemas/redeploy_fleet_response.json"),
-    ),
-    ("error", include_str!("../schemas/error.json")),
-];
+/// Every schema of the contract, by name. Strings are parsed into it at the
+/// edges (a replay's `expect.schema`) with [`str::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaId {
+    /// `contract/schemas/provision_request.json`.
+    ProvisionRequest,
+    /// `contract/schemas/provision_response.json`.
+    ProvisionResponse,
+    /// `contract/schemas/tenant_config.json`.
+    TenantConfig,
+    /// `contract/schemas/stop_response.json`.
+    StopResponse,
+    /// `contract/schemas/status_response.json`.
+    StatusResponse,
+    /// `contract/schemas/console_response.json`.
+    ConsoleResponse,
+    /// `contract/schemas/ensure_image_request.json`.
+    EnsureImageRequest,
+    /// `contract/schemas/ensure_image_response.json`.
+    EnsureImageResponse,
+    /// `contract/schemas/create_org_request.json`.
+    CreateOrgRequest,
+    /// `contract/schemas/create_org_response.json`.
+    CreateOrgResponse,
+    /// `contract/schemas/create_org_error.json`.
+    CreateOrgError,
+    /// `contract/schemas/auth_me_response.json`.
+    AuthMeResponse,
+    /// `contract/schemas/redeploy_fleet_response.json`.
+    RedeployFleetResponse,
+    /// `contract/schemas/error.json`.
+    Error,
+}
+
+impl SchemaId {
+    /// Every schema, in file order.
+    pub const ALL: [SchemaId; 14] = [
+        SchemaId::ProvisionRequest,
+        SchemaId::ProvisionResponse,
+        SchemaId::TenantConfig,
+        SchemaId::StopResponse,
+        SchemaId::StatusResponse,
+        SchemaId::ConsoleResponse,
+        SchemaId::EnsureImageRequest,
+        SchemaId::EnsureImageResponse,
+        SchemaId::CreateOrgRequest,
+        SchemaId::CreateOrgResponse,
+        SchemaId::CreateOrgError,
+        SchemaId::AuthMeResponse,
+        SchemaId::RedeployFleetResponse,
+        SchemaId::Error,
+    ];
+
+    /// The schema's name (its file name under `contract/schemas/`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SchemaId::ProvisionRequest => "provision_request",
+            SchemaId::ProvisionResponse => "provision_response",
+            SchemaId::TenantConfig => "tenant_config",
+            SchemaId::StopResponse => "stop_response",
+            SchemaId::StatusResponse => "status_response",
+            SchemaId::ConsoleResponse => "console_response",
+            SchemaId::EnsureImageRequest => "ensure_image_request",
+            SchemaId::EnsureImageResponse => "ensure_image_response",
+            SchemaId::CreateOrgRequest => "create_org_request",
+            SchemaId::CreateOrgResponse => "create_org_response",
+            SchemaId::CreateOrgError => "create_org_error",
+            SchemaId::AuthMeResponse => "auth_me_response",
+            SchemaId::RedeployFleetResponse => "redeploy_fleet_response",
+            SchemaId::Error => "error",
+        }
+    }
+
+    /// The schema document's text, as checked in.
+    pub const fn source(self) -> &'static str {
+        match self {
+            SchemaId::ProvisionRequest => include_str!("../schemas/provision_request.json"),
+            SchemaId::ProvisionResponse => include_str!("../schemas/provision_response.json"),
+            SchemaId::TenantConfig => include_str!("../schemas/tenant_config.json"),
+            SchemaId::StopResponse => include_str!("../schemas/stop_response.json"),
+            SchemaId::StatusResponse => include_str!("../schemas/status_response.json"),
+            SchemaId::ConsoleResponse => include_str!("../schemas/console_response.json"),
+            SchemaId::EnsureImageRequest => include_str!("../schemas/ensure_image_request.json"),
+            SchemaId::EnsureImageResponse => include_str!("../schemas/ensure_image_response.json"),
+            SchemaId::CreateOrgRequest => include_str!("../schemas/create_org_request.json"),
+            SchemaId::CreateOrgResponse => include_str!("../schemas/create_org_response.json"),
+            SchemaId::CreateOrgError => include_str!("../schemas/create_org_error.json"),
+            SchemaId::AuthMeResponse => include_str!("../schemas/auth_me_response.json"),
+            SchemaId::RedeployFleetResponse => {
+                include_str!("../schemas/redeploy_fleet_response.json")
+            }
+            SchemaId::Error => include_str!("../schemas/error.json"),
+        }
+    }
+}
+
+impl fmt::Display for SchemaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SchemaId {
+    type Err = ContractError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SchemaId::ALL
+            .into_iter()
+            .find(|id| id.as_str() == s)
+            .ok_or_else(|| ContractError::UnknownSchema(s.to_string()))
+    }
+}
 
 /// One way a JSON value breaks a schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,42 +150,39 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The parsed schema documents, then the validators compiled from them on
-/// first use (two sets: for `serde_json::Value`s and for borrowed
-/// documents; a server that only sees valid requests never builds the
-/// first).
-fn documents() -> Result<&'static BTreeMap<&'static str, Value>, ContractError> {
-    static DOCUMENTS: OnceLock<Result<BTreeMap<&'static str, Value>, ContractError>> =
-        OnceLock::new();
+/// The parsed schema documents, in [`SchemaId::ALL`] order, then the
+/// validators compiled from them on first use (two sets: for
+/// `serde_json::Value`s and for borrowed documents; a server that only
+/// sees valid requests never builds the first).
+fn documents() -> Result<&'static [Value], ContractError> {
+    static DOCUMENTS: OnceLock<Result<Vec<Value>, ContractError>> = OnceLock::new();
     DOCUMENTS
         .get_or_init(|| {
-            SCHEMA_SOURCES
+            SchemaId::ALL
                 .iter()
-                .map(|(name, source)| {
-                    serde_json::from_str(source)
-                        .map(|doc| (*name, doc))
-                        .map_err(|e| ContractError::BadSchema {
-                            name: (*name).to_string(),
-                            reason: e.to_string(),
-                        })
+                .map(|id| {
+                    serde_json::from_str(id.source()).map_err(|e| ContractError::BadSchema {
+                        name: id.as_str().to_string(),
+                        reason: e.to_string(),
+                    })
                 })
                 .collect()
         })
-        .as_ref()
+        .as_deref()
         .map_err(Clone::clone)
 }
 
-type Validators<F> = BTreeMap<&'static str, Validator<F>>;
+type Validators<F> = Vec<Validator<F>>;
 
 fn compile<F: jsonschema::json::Json>() -> Result<Validators<F>, ContractError> {
     documents()?
         .iter()
-        .map(|(name, doc)| {
+        .zip(SchemaId::ALL)
+        .map(|(doc, id)| {
             jsonschema::options_for::<F>()
                 .build(doc)
-                .map(|v| (*name, v))
                 .map_err(|e| ContractError::BadSchema {
-                    name: (*name).to_string(),
+                    name: id.as_str().to_string(),
                     reason: e.to_string(),
                 })
         })
@@ -151,25 +205,9 @@ fn borrowed_validators() -> Result<&'static Validators<Borrowed>, ContractError>
         .map_err(Clone::clone)
 }
 
-fn lookup<'a, F: jsonschema::json::Json>(
-    validators: &'a Validators<F>,
-    name: &str,
-) -> Result<&'a Validator<F>, ContractError> {
-    validators
-        .get(name)
-        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))
-}
-
-/// Names of every schema in the contract.
-pub fn schema_names() -> impl Iterator<Item = &'static str> {
-    SCHEMA_SOURCES.iter().map(|(name, _)| *name)
-}
-
-/// The parsed schema document called `name`.
-pub fn schema(name: &str) -> Result<&'static Value, ContractError> {
-    documents()?
-        .get(name)
-        .ok_or_else(|| ContractError::UnknownSchema(name.to_string()))
+/// The parsed schema document `id`.
+pub fn schema(id: SchemaId) -> Result<&'static Value, ContractError> {
+    Ok(&documents()?[id as usize])
 }
 
 /// Check every schema parses and compiles; call at start-up to fail fast.
@@ -178,12 +216,12 @@ pub fn self_check() -> Result<(), ContractError> {
     borrowed_validators().map(|_| ())
 }
 
-/// Validate `value` against the schema called `name`.
+/// Validate `value` against the schema `id`.
 ///
 /// Returns every violation (not just the first), each with its JSON path.
-/// `Err` only for an unknown schema name or a broken embedded schema.
-pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractError> {
-    let validator = lookup(validators()?, name)?;
+/// `Err` only for a broken embedded schema.
+pub fn validate(id: SchemaId, value: &Value) -> Result<Vec<Violation>, ContractError> {
+    let validator = &validators()?[id as usize];
     // Fast path: a valid document (the common case on a server's hot path)
     // needs no error collection.
     if validator.is_valid(value) {
@@ -239,30 +277,26 @@ pub fn validate(name: &str, value: &Value) -> Result<Vec<Violation>, ContractErr
 ///
 /// ```
 /// let body = br#"{"slug":"acme","name":"Acme","owner_user_id":"u1"}"#;
-/// assert!(contract::is_valid_json("create_org_request", body).unwrap());
-/// assert!(!contract::is_valid_json("create_org_request", br#"{"slug":""}"#).unwrap());
-/// assert!(!contract::is_valid_json("create_org_request", b"{not json").unwrap());
+/// assert!(contract::is_valid_json(contract::SchemaId::CreateOrgRequest, body).unwrap());
+/// assert!(!contract::is_valid_json(contract::SchemaId::CreateOrgRequest, br#"{"slug":""}"#).unwrap());
+/// assert!(!contract::is_valid_json(contract::SchemaId::CreateOrgRequest, b"{not json").unwrap());
 /// ```
-pub fn is_valid_json(name: &str, json: &[u8]) -> Result<bool, ContractError> {
+pub fn is_valid_json(id: SchemaId, json: &[u8]) -> Result<bool, ContractError> {
     match Doc::parse(json) {
-        Some(doc) => is_valid_doc(name, &doc),
-        None => {
-            // Not JSON; the name must still be a schema.
-            lookup(borrowed_validators()?, name)?;
-            Ok(false)
-        }
+        Some(doc) => is_valid_doc(id, &doc),
+        None => Ok(false),
     }
 }
 
-pub(crate) fn is_valid_doc(name: &str, doc: &Doc<'_>) -> Result<bool, ContractError> {
-    Ok(lookup(borrowed_validators()?, name)?.is_valid(doc.root()))
+pub(crate) fn is_valid_doc(id: SchemaId, doc: &Doc<'_>) -> Result<bool, ContractError> {
+    Ok(borrowed_validators()?[id as usize].is_valid(doc.root()))
 }
 
 /// JSON Pointers to fields of `value` that the schema `name` does not
 /// declare (values the client ignores). Useful to spot drift early: a field
 /// the real CP started sending, or one the stub invented.
-pub fn undeclared_fields(name: &str, value: &Value) -> Result<Vec<String>, ContractError> {
-    let schema = schema(name)?;
+pub fn undeclared_fields(id: SchemaId, value: &Value) -> Result<Vec<String>, ContractError> {
+    let schema = schema(id)?;
     let mut out = Vec::new();
     walk_undeclared(schema, value, String::new(), &mut out);
     Ok(out)
@@ -320,13 +354,16 @@ mod tests {
     #[test]
     fn every_schema_compiles() {
         self_check().unwrap();
-        assert_eq!(schema_names().count(), SCHEMA_SOURCES.len());
+        for id in SchemaId::ALL {
+            assert_eq!(id.as_str().parse::<SchemaId>(), Ok(id));
+            assert_eq!(schema(id).unwrap()["$id"], id.as_str());
+        }
     }
 
     #[test]
     fn nested_tenant_config_is_rejected_with_paths() {
         let v = validate(
-            "tenant_config",
+            SchemaId::TenantConfig,
             &json!({"MOLECULE_CP_URL": "http://x", "runtimes": ["a"], "feature_flags": {"a": true}}),
         )
         .unwrap();
@@ -338,7 +375,7 @@ mod tests {
     #[test]
     fn missing_required_points_at_the_field() {
         let v = validate(
-            "provision_response",
+            SchemaId::ProvisionResponse,
             &json!({"workspace_id": "w", "status": "ok"}),
         )
         .unwrap();
@@ -346,7 +383,7 @@ mod tests {
         assert_eq!(paths, vec!["/instance_id", "/state"]);
         assert_eq!(v[0].keyword, "required");
         assert!(validate(
-            "provision_response",
+            SchemaId::ProvisionResponse,
             &json!({"instance_id": "", "state": "running"})
         )
         .unwrap()
@@ -356,22 +393,24 @@ mod tests {
 
     #[test]
     fn unknown_schema_is_an_error() {
-        assert!(matches!(
-            validate("nope", &json!({})),
-            Err(ContractError::UnknownSchema(_))
-        ));
+        assert_eq!(
+            "nope".parse::<SchemaId>(),
+            Err(ContractError::UnknownSchema("nope".into()))
+        );
     }
 
     #[test]
     fn undeclared_fields_are_listed() {
         let extra = undeclared_fields(
-            "provision_response",
+            SchemaId::ProvisionResponse,
             &json!({"instance_id": "i", "state": "s", "phase": "x"}),
         )
         .unwrap();
         assert_eq!(extra, vec!["/phase"]);
-        assert!(undeclared_fields("tenant_config", &json!({"ANY": "x"}))
-            .unwrap()
-            .is_empty());
+        assert!(
+            undeclared_fields(SchemaId::TenantConfig, &json!({"ANY": "x"}))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use contract::admin::{FaultSpec, ADMIN_PREFIX, LEGACY_STATE_PATH};
-use contract::{Auth, Route, RouteMatch, Violation};
+use contract::{Auth, Route, RouteId, RouteMatch, SchemaId, Violation};
 use http::header::{HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -178,7 +178,7 @@ fn strict_body(route: &Route, violations: &[Violation]) -> Bytes {
             .map(|v| json!({"path": v.path, "message": v.message, "keyword": v.keyword}))
             .collect::<Vec<_>>(),
     });
-    if route.error_schema == "create_org_error" {
+    if route.error_schema == SchemaId::CreateOrgError {
         let fields: Vec<String> = violations
             .iter()
             .map(|v| {
@@ -447,7 +447,7 @@ impl App {
 
         let mut resp = if let Some(reason) = self.auth_failure(route, &parts.headers, rec.org()) {
             respond(401, error_body(reason))
-        } else if route.id == "create_org" && !missing_org_fields(&fields).is_empty() {
+        } else if route.id == RouteId::CreateOrg && !missing_org_fields(&fields).is_empty() {
             respond(
                 400,
                 json_bytes(&json!({
@@ -458,7 +458,7 @@ impl App {
         } else if self.config.strict && !rec.violations.is_empty() {
             respond(400, strict_body(route, &rec.violations))
         } else {
-            let base = if matches!(route.id, "tenants_config" | "provision") {
+            let base = if matches!(route.id, RouteId::TenantsConfig | RouteId::Provision) {
                 Some(self.public_base(&parts.headers))
             } else {
                 None
@@ -492,7 +492,7 @@ impl App {
                 path: rec.path(),
                 status: rec.status,
                 duration: elapsed,
-                route: rec.route.map(|r| r.id),
+                route: rec.route.map(|r| r.id.as_str()),
                 org: rec.org(),
                 kind: "cp",
             });
@@ -593,16 +593,16 @@ impl App {
         let field = |name: Field| fields.get(name).unwrap_or("");
         let prefix = &self.config.instance_prefix;
         let body = match route.id {
-            "provision" => {
+            RouteId::Provision => {
                 let ws = field(Field::WorkspaceId);
                 let base = base.unwrap_or(Base::Bound(self.local_addr));
                 provision_body(&self.prefix_json, ws, base)
             }
-            "tenants_config" => {
+            RouteId::TenantsConfig => {
                 let base = base.unwrap_or(Base::Bound(self.local_addr)).to_string();
                 json_bytes(&self.config.tenant_config_map(&base))
             }
-            "ensure_image" => {
+            RouteId::EnsureImage => {
                 let runtime = field(Field::Runtime);
                 let runtime = if runtime.is_empty() {
                     "default"
@@ -613,7 +613,7 @@ impl App {
                     &json!({"status": "ready", "image_ref": format!("cp-stub/{runtime}:latest")}),
                 )
             }
-            "stop" => {
+            RouteId::Stop => {
                 let ws = param("id");
                 let instance = query_param(query, "instance_id")
                     .filter(|s| !s.is_empty())
@@ -622,14 +622,14 @@ impl App {
                     &json!({"status": "stopped", "workspace_id": ws, "instance_id": instance}),
                 )
             }
-            "status" => Bytes::from_static(br#"{"state":"running"}"#),
-            "console" => {
+            RouteId::Status => Bytes::from_static(br#"{"state":"running"}"#),
+            RouteId::Console => {
                 let ws = param("id");
                 json_bytes(
                     &json!({"output": format!("cp-stub: console of workspace {ws} ({prefix}{ws}): booted, running\n")}),
                 )
             }
-            "create_org" => {
+            RouteId::CreateOrg => {
                 let slug = field(Field::Slug);
                 json_bytes(&json!({
                     "ok": true,
@@ -639,13 +639,13 @@ impl App {
                     "owner_user_id": field(Field::OwnerUserId),
                 }))
             }
-            "auth_me" => json_bytes(&json!({
+            RouteId::AuthMe => json_bytes(&json!({
                 "id": "user-stub",
                 "email": "stub-user@cp-stub.invalid",
                 "org_id": org.unwrap_or("org-stub"),
                 "roles": ["admin"],
             })),
-            "redeploy_fleet" => {
+            RouteId::RedeployFleet => {
                 let results: Vec<Value> = self
                     .shared
                     .orgs_seen()
@@ -654,9 +654,6 @@ impl App {
                     .collect();
                 json_bytes(&json!({"ok": true, "results": results}))
             }
-            other => error_body(format!(
-                "cp-stub has no answer for route {other}: update cp-stub/src/app.rs"
-            )),
         };
         respond(route.status, body)
     }
@@ -799,8 +796,8 @@ fn fault_response(route: &Route, spec: &FaultSpec) -> Resp {
 
 /// Check a fault before arming it; the error names the field.
 pub(crate) fn check_fault(spec: &FaultSpec) -> Result<(), String> {
-    if spec.route != "*" && contract::route(&spec.route).is_none() {
-        let ids: Vec<&str> = contract::ROUTES.iter().map(|r| r.id).collect();
+    if spec.route != "*" && spec.route.parse::<RouteId>().is_err() {
+        let ids: Vec<&str> = RouteId::ALL.map(RouteId::as_str).to_vec();
         return Err(format!(
             "route: unknown route id `{}`; use one of {} or `*`",
             spec.route,

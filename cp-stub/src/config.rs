@@ -325,7 +325,8 @@ impl Config {
 /// schema (a flat map of strings, incident D1) and env-var-like keys.
 fn check_tenant_config(doc: &Value) -> Result<(), String> {
     const D1: &str = "the tenant's client decodes a flat map of strings (incident D1)";
-    let violations = contract::validate("tenant_config", doc).map_err(|e| e.to_string())?;
+    let violations =
+        contract::validate(contract::SchemaId::TenantConfig, doc).map_err(|e| e.to_string())?;
     if let Some(v) = violations.first() {
         return Err(format!("{v} — {D1}"));
     }

@@ -271,7 +271,7 @@ pub(crate) struct JournalQuery {
 impl JournalQuery {
     fn matches(&self, r: &Record) -> bool {
         if let Some(route) = &self.route {
-            if r.route.map(|x| x.id) != Some(route.as_str()) {
+            if r.route.map(|x| x.id.as_str()) != Some(route.as_str()) {
                 return false;
             }
         }
@@ -517,7 +517,7 @@ impl Shared {
             }
         }
         if !rec.violations.is_empty() {
-            let route_id = rec.route.map(|r| r.id).unwrap_or("-");
+            let route_id = rec.route.map_or("-", |r| r.id.as_str());
             for v in &rec.violations {
                 st.violations_total += 1;
                 if st.violations.len() >= VIOLATIONS_KEPT {
@@ -627,7 +627,7 @@ impl Shared {
         let found = st.faults.iter_mut().find(|f| {
             let spec = &f.fault.spec;
             f.fault.remaining != Some(0)
-                && (spec.route == "*" || spec.route == route.id)
+                && (spec.route == "*" || spec.route == route.id.as_str())
                 && spec.org.as_deref().is_none_or(|o| Some(o) == org)
         })?;
         found.fault.hits += 1;

@@ -23,7 +23,7 @@ async fn state_has_every_legacy_counter_and_the_legacy_path_serves_it() {
             "{}",
             route.counter
         );
-        assert_eq!(st.routes.get(route.id), Some(&0), "{}", route.id);
+        assert_eq!(st.routes.get(route.id.as_str()), Some(&0), "{}", route.id);
     }
     provision(&c, &base, "org-a", "w1").await;
     let raw = get_json(&c, &format!("{base}/__/stub/state")).await;
@@ -101,7 +101,7 @@ async fn snapshot_returns_the_state_and_resets_it() {
         .unwrap();
     let snap: contract::admin::StubState = r.json().await.unwrap();
     assert_eq!(snap.counters["provision_calls"], 2);
-    assert_eq!(snap.org_calls("org-b", "provision"), 1);
+    assert_eq!(snap.org_calls("org-b", contract::RouteId::Provision), 1);
     assert_eq!(snap.generation, 0);
     let after = state(&c, &base).await;
     assert_eq!(after.counters["provision_calls"], 0);
@@ -199,7 +199,11 @@ async fn exact_counters_under_concurrency_64_tasks_x_500_calls() {
     assert_eq!(st.statuses["201"], 32_000);
     assert_eq!(st.total_requests, 32_000);
     for org in orgs {
-        assert_eq!(st.org_calls(org, "provision"), 8_000, "{org}");
+        assert_eq!(
+            st.org_calls(org, contract::RouteId::Provision),
+            8_000,
+            "{org}"
+        );
     }
     assert_eq!(st.orgs.len(), 4);
     assert_eq!(st.journal_seq, 32_000);
@@ -306,7 +310,7 @@ async fn journal_filters() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 400, "{bad}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, bad);
+        assert_valid(contract::SchemaId::Error, &v, bad);
     }
 }
 
@@ -353,7 +357,7 @@ async fn admin_wrong_methods_and_unknown_endpoints() {
         assert_eq!(r.status().as_u16(), 405, "{method} {path}");
         assert_eq!(r.headers()["allow"], allow);
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, path);
+        assert_valid(contract::SchemaId::Error, &v, path);
     }
     let r = c.get(format!("{base}/__/stub/nope")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);

@@ -25,7 +25,7 @@ async fn status_fault_for_n_calls_then_disarms() {
         let r = provision(&c, &base, "org-a", "w1").await;
         assert_eq!(r.status().as_u16(), 503);
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, "fault 503");
+        assert_valid(contract::SchemaId::Error, &v, "fault 503");
         assert_eq!(v["error"], "cp-stub: injected fault");
     }
     let r = provision(&c, &base, "org-a", "w1").await;
@@ -106,7 +106,11 @@ async fn header_faults_add_to_the_real_or_the_fault_answer() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["x-fault"], "yes");
     let v: Value = r.json().await.unwrap();
-    assert_valid("console_response", &v, "console with fault headers");
+    assert_valid(
+        contract::SchemaId::ConsoleResponse,
+        &v,
+        "console with fault headers",
+    );
 
     add_fault(
         &c,
@@ -321,7 +325,11 @@ async fn faults_are_listed_deleted_and_cleared() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    assert_valid("error", &r.json::<Value>().await.unwrap(), "unknown fault");
+    assert_valid(
+        contract::SchemaId::Error,
+        &r.json::<Value>().await.unwrap(),
+        "unknown fault",
+    );
     let r = c
         .delete(format!("{base}/__/stub/faults"))
         .send()
@@ -370,7 +378,7 @@ async fn bad_fault_specs_are_refused_with_the_field_named() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 400, "{spec}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, "bad fault");
+        assert_valid(contract::SchemaId::Error, &v, "bad fault");
         assert!(v["error"].as_str().unwrap().contains(needle), "{spec}: {v}");
     }
     let r = c

@@ -24,7 +24,11 @@ async fn violations_are_recorded_and_the_call_served_when_not_strict() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let v: Value = r.json().await.unwrap();
-    assert_valid("provision_response", &v, "provision without workspace_id");
+    assert_valid(
+        contract::SchemaId::ProvisionResponse,
+        &v,
+        "provision without workspace_id",
+    );
     assert_eq!(v["instance_id"], "mol-ws-unknown");
     let r = c
         .post(format!("{base}/cp/workspaces/provision"))
@@ -80,7 +84,7 @@ async fn strict_mode_answers_400_naming_the_bad_fields() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let v: Value = r.json().await.unwrap();
-    assert_valid("error", &v, "strict 400");
+    assert_valid(contract::SchemaId::Error, &v, "strict 400");
     let violations = v["violations"].as_array().unwrap();
     let paths: Vec<&str> = violations
         .iter()
@@ -117,7 +121,7 @@ async fn strict_mode_answers_400_naming_the_bad_fields() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let v: Value = r.json().await.unwrap();
-    assert_valid("create_org_error", &v, "strict create_org");
+    assert_valid(contract::SchemaId::CreateOrgError, &v, "strict create_org");
     assert_eq!(v["fields"], json!(["name", "owner_user_id"]));
     let r = c
         .post(format!("{base}/cp/admin/orgs"))
@@ -277,7 +281,7 @@ async fn auth_enforcement_names_the_header_and_never_the_value() {
     assert_eq!(config("org-beta", Some("Bearer ops-token")).await.0, 200);
     let (s, v) = config("org-beta", Some("Bearer alpha-token")).await;
     assert_eq!(s, 401);
-    assert_valid("error", &v, "401");
+    assert_valid(contract::SchemaId::Error, &v, "401");
     let (s, v) = config("org-alpha", None).await;
     assert_eq!(s, 401);
     assert!(

@@ -30,7 +30,7 @@ async fn a_declared_2mib_body_is_refused_without_being_read() {
         String::from_utf8_lossy(&answer)
     );
     let body = body_of(&answer);
-    assert_valid("error", &body, "413");
+    assert_valid(contract::SchemaId::Error, &body, "413");
     assert!(body["error"].as_str().unwrap().contains("1048576"));
     let st = state(&c, &stub.base_url()).await;
     assert_eq!(st.statuses["413"], 1);
@@ -124,7 +124,7 @@ async fn malformed_json_is_a_violation_and_the_server_goes_on() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 201, "{body:?}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("provision_response", &v, body);
+        assert_valid(contract::SchemaId::ProvisionResponse, &v, body);
     }
     let st = state(&c, &base).await;
     assert!(st.violations_total >= 5);

@@ -60,7 +60,7 @@ async fn every_route_answers_its_contract_with_a_valid_body() {
             route.id
         );
         let body: Value = r.json().await.unwrap();
-        assert_valid(route.response_schema, &body, route.id);
+        assert_valid(route.response_schema, &body, route.id.as_str());
         assert_eq!(
             contract::undeclared_fields(route.response_schema, &body).unwrap(),
             Vec::<String>::new(),
@@ -71,7 +71,7 @@ async fn every_route_answers_its_contract_with_a_valid_body() {
     let st = state(&c, &base).await;
     for route in contract::ROUTES {
         assert_eq!(st.counters[route.counter], 1, "{}", route.counter);
-        assert_eq!(st.routes[route.id], 1, "{}", route.id);
+        assert_eq!(st.routes[route.id.as_str()], 1, "{}", route.id);
     }
     assert!(st.unmatched.is_empty(), "{:?}", st.unmatched);
     assert_eq!(st.violations_total, 0, "{:?}", st.violations);
@@ -88,7 +88,7 @@ async fn provision_is_exactly_201_with_the_prefixed_instance_id() {
     assert_eq!(body["state"], "running");
     assert_eq!(body["workspace_id"], "ws-42");
     assert!(body["url"].as_str().unwrap().starts_with(&stub.base_url()));
-    assert_valid("provision_response", &body, "provision");
+    assert_valid(contract::SchemaId::ProvisionResponse, &body, "provision");
 
     let custom = start(Config {
         instance_prefix: "i-custom-".into(),
@@ -171,7 +171,7 @@ async fn other_routes_answer_what_the_brief_says() {
     )
     .await;
     let v: Value = r.json().await.unwrap();
-    assert_valid("redeploy_fleet_response", &v, "redeploy");
+    assert_valid(contract::SchemaId::RedeployFleetResponse, &v, "redeploy");
     assert!(v["results"]
         .as_array()
         .unwrap()
@@ -195,7 +195,7 @@ async fn create_org_names_missing_fields_in_order_even_when_not_strict() {
         let r = send(&c, "POST", &url, Some(&body)).await;
         assert_eq!(r.status().as_u16(), 400, "{body}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("create_org_error", &v, "create_org 400");
+        assert_valid(contract::SchemaId::CreateOrgError, &v, "create_org 400");
         assert_eq!(v["error"], "slug, name, owner_user_id are required");
         assert_eq!(v["fields"], json!(fields), "{body}");
     }
@@ -228,7 +228,7 @@ async fn wrong_methods_are_405_with_allow_and_a_json_error() {
             let allow = r.headers()["allow"].to_str().unwrap().to_string();
             assert!(allow.contains(route.method), "{m} {path}: Allow `{allow}`");
             let v: Value = r.json().await.unwrap();
-            assert_valid("error", &v, "405");
+            assert_valid(contract::SchemaId::Error, &v, "405");
             assert_eq!(v["method"], *m);
             assert_eq!(v["path"], path);
             checked += 1;
@@ -257,7 +257,7 @@ async fn unknown_cp_routes_are_501_with_a_hint_and_others_404() {
         let r = send(&c, m, &format!("{base}{path}"), None).await;
         assert_eq!(r.status().as_u16(), 501, "{m} {path}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, "501");
+        assert_valid(contract::SchemaId::Error, &v, "501");
         assert_eq!(v["method"], m);
         assert_eq!(v["path"], path);
         let hint = v["hint"].as_str().unwrap();
@@ -268,7 +268,7 @@ async fn unknown_cp_routes_are_501_with_a_hint_and_others_404() {
         let r = send(&c, "GET", &format!("{base}{path}"), None).await;
         assert_eq!(r.status().as_u16(), 404, "{path}");
         let v: Value = r.json().await.unwrap();
-        assert_valid("error", &v, "404");
+        assert_valid(contract::SchemaId::Error, &v, "404");
     }
     let st = state(&c, &base).await;
     assert_eq!(st.statuses["501"], 4);
@@ -309,7 +309,7 @@ async fn tenant_config_is_a_flat_string_map_built_from_the_callers_base_url() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_valid("tenant_config", &v, "tenants_config");
+    assert_valid(contract::SchemaId::TenantConfig, &v, "tenants_config");
     let map: BTreeMap<String, String> = serde_json::from_value(v).unwrap();
     let keys: Vec<&str> = cp_stub::DEFAULT_TENANT_CONFIG
         .iter()
@@ -351,13 +351,17 @@ async fn tenant_config_is_a_flat_string_map_built_from_the_callers_base_url() {
     })
     .await;
     let v = get_json(&c, &format!("{}/cp/tenants/config", configured.base_url())).await;
-    assert_valid("tenant_config", &v, "configured tenants_config");
+    assert_valid(
+        contract::SchemaId::TenantConfig,
+        &v,
+        "configured tenants_config",
+    );
     assert_eq!(v["MOLECULE_CP_URL"], "http://public.example:9090");
     assert_eq!(v["MOLECULE_CP_SHARED_SECRET"], "other-secret");
     assert_eq!(v["MOLECULE_LLM_DEFAULT_MODEL"], "model-x");
     assert_eq!(v["EXTRA_URL"], "http://public.example:9090/extra");
     let st = state(&c, &configured.base_url()).await;
-    assert_eq!(st.org_calls("-", "tenants_config"), 1);
+    assert_eq!(st.org_calls("-", contract::RouteId::TenantsConfig), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,7 +390,7 @@ async fn org_attribution_prefers_the_header_then_the_body() {
         .unwrap();
     c.get(format!("{base}/cp/auth/me")).send().await.unwrap();
     let st = state(&c, &base).await;
-    assert_eq!(st.org_calls("org-body", "provision"), 1);
-    assert_eq!(st.org_calls("org-header", "provision"), 1);
-    assert_eq!(st.org_calls("-", "auth_me"), 1);
+    assert_eq!(st.org_calls("org-body", contract::RouteId::Provision), 1);
+    assert_eq!(st.org_calls("org-header", contract::RouteId::Provision), 1);
+    assert_eq!(st.org_calls("-", contract::RouteId::AuthMe), 1);
 }

@@ -111,7 +111,7 @@ pub struct Answer {
 #[derive(Debug, Clone, Serialize)]
 pub struct RouteDrift {
     /// Route id.
-    pub route: &'static str,
+    pub route: contract::RouteId,
     /// Method.
     pub method: &'static str,
     /// Path probed.
@@ -123,7 +123,7 @@ pub struct RouteDrift {
     /// Status lines (empty when equal).
     pub status: Vec<String>,
     /// Schema the target's body was checked against.
-    pub schema: Option<&'static str>,
+    pub schema: Option<contract::SchemaId>,
     /// Differences from the contract.
     pub contract: Vec<String>,
     /// Shape differences from the stub's answer.
@@ -208,18 +208,22 @@ fn no_answer(e: &SendError) -> Answer {
 /// Run every probe against both bases and compare.
 pub async fn drift(opts: &DriftOptions) -> Result<Vec<RouteDrift>, DriftError> {
     let client = request::client().map_err(|e| DriftError::Usage(e.to_string()))?;
+    let mut selected = Vec::new();
     for id in &opts.routes {
-        if contract::route(id).is_none() {
-            let ids: Vec<&str> = contract::ROUTES.iter().map(|r| r.id).collect();
-            return Err(DriftError::Usage(format!(
-                "unknown route `{id}` (routes: {})",
-                ids.join(", ")
-            )));
+        match id.parse::<contract::RouteId>() {
+            Ok(route) => selected.push(route),
+            Err(_) => {
+                let ids = contract::RouteId::ALL.map(contract::RouteId::as_str);
+                return Err(DriftError::Usage(format!(
+                    "unknown route `{id}` (routes: {})",
+                    ids.join(", ")
+                )));
+            }
         }
     }
     let mut out = Vec::new();
     for p in contract::probes(&opts.org, &opts.workspace) {
-        if !opts.routes.is_empty() && !opts.routes.iter().any(|r| r == p.route.id) {
+        if !selected.is_empty() && !selected.contains(&p.route.id) {
             continue;
         }
         let target = match ask(&client, &opts.against, &p, &opts.headers, opts.timeout).await {
@@ -390,7 +394,10 @@ pub fn render(opts: &DriftOptions, results: &[RouteDrift], style: &Style) -> Str
             }
         }
         if !r.contract.is_empty() {
-            out.push_str(&format!("    vs contract ({}):\n", r.schema.unwrap_or("-")));
+            out.push_str(&format!(
+                "    vs contract ({}):\n",
+                r.schema.map_or("-", contract::SchemaId::as_str)
+            ));
             for l in &r.contract {
                 out.push_str(&format!("      {l}\n"));
             }
@@ -411,7 +418,7 @@ pub fn render(opts: &DriftOptions, results: &[RouteDrift], style: &Style) -> Str
     let differing: Vec<&str> = results
         .iter()
         .filter(|r| r.differs())
-        .map(|r| r.route)
+        .map(|r| r.route.as_str())
         .collect();
     if differing.is_empty() {
         out.push_str(&format!(

@@ -10,7 +10,7 @@ use serde_json::Value;
 /// contract implies (missing required fields, retyped fields, undeclared
 /// extra fields). Values are ignored by the diff.
 pub fn contract_diff(
-    name: &str,
+    name: contract::SchemaId,
     value: &Value,
 ) -> Result<(Vec<Violation>, Vec<ShapeDifference>), contract::ContractError> {
     let violations = contract::validate(name, value)?;
@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn d3_provision_body_diff() {
         let (v, d) = contract_diff(
-            "provision_response",
+            contract::SchemaId::ProvisionResponse,
             &json!({"workspace_id": "w", "status": "ok", "phase": "x", "url": "u"}),
         )
         .unwrap();
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn d1_nested_config_diff() {
         let (_, d) = contract_diff(
-            "tenant_config",
+            contract::SchemaId::TenantConfig,
             &json!({"A": "x", "runtimes": ["a"], "feature_flags": {"x": true}}),
         )
         .unwrap();

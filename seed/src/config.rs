@@ -6,24 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Tenant alpha's default base (compose publishes it on 127.0.0.1:8081).
-pub const DEFAULT_ALPHA_BASE: &str = "http://127.0.0.1:8081";
-/// Tenant beta's default base.
-pub const DEFAULT_BETA_BASE: &str = "http://127.0.0.1:8082";
-/// Tenant alpha's default org.
-pub const DEFAULT_ALPHA_ORG_ID: &str = "org-alpha";
-/// Tenant beta's default org.
-pub const DEFAULT_BETA_ORG_ID: &str = "org-beta";
-/// Tenant alpha's default admin token.
-pub const DEFAULT_ALPHA_ADMIN_TOKEN: &str = "alpha-admin-token";
-/// Tenant beta's default admin token.
-pub const DEFAULT_BETA_ADMIN_TOKEN: &str = "beta-admin-token";
-/// Default `CP_STUB_BASE` (incident D5: always written).
-pub const DEFAULT_CP_STUB_BASE: &str = "http://localhost:9090";
-/// Default output file.
-pub const DEFAULT_OUT: &str = ".seed.env";
-/// Default overall timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+pub use contract::defaults::{
+    ALPHA_ADMIN_TOKEN as DEFAULT_ALPHA_ADMIN_TOKEN, ALPHA_BASE as DEFAULT_ALPHA_BASE,
+    ALPHA_ORG_ID as DEFAULT_ALPHA_ORG_ID, BETA_ADMIN_TOKEN as DEFAULT_BETA_ADMIN_TOKEN,
+    BETA_BASE as DEFAULT_BETA_BASE, BETA_ORG_ID as DEFAULT_BETA_ORG_ID,
+    CP_STUB_BASE as DEFAULT_CP_STUB_BASE, SEED_ENV_FILE as DEFAULT_OUT,
+    SEED_TIMEOUT as DEFAULT_TIMEOUT,
+};
 
 /// One tenant to seed.
 #[derive(Clone, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use crate::config::{Config, TenantTarget};
 use crate::envfile::{self, EnvFileError};
-use crate::keys::{ALIASES, KEYS};
 use crate::progress::Reporter;
 use crate::util::{excerpt, random_hex, rfc3339};
+use contract::seed_env::{ALIASES, KEYS};
 
 /// Longest single HTTP request (bounded by the overall deadline too).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -693,8 +693,8 @@ async fn verify_attribution(
             )
             .unwrap_or(u64::MAX);
             let delta = after
-                .org_calls(org, "provision")
-                .saturating_sub(before.org_calls(org, "provision"));
+                .org_calls(org, contract::RouteId::Provision)
+                .saturating_sub(before.org_calls(org, contract::RouteId::Provision));
             if delta < expected {
                 return Err(SeedError::Attribution {
                     tenant: ws.tenant.label.into(),
@@ -711,7 +711,9 @@ async fn verify_attribution(
     };
     // A provision the real client accepts (201), as the contract says.
     let accepted = |status: u16| {
-        contract::route("provision").is_some_and(|route| route.success.accepts(status))
+        contract::route(contract::RouteId::Provision)
+            .success
+            .accepts(status)
     };
     for ws in pending {
         let org = &ws.tenant.target.org_id;

@@ -130,7 +130,7 @@ pub(crate) fn classify(status: u16, body: &[u8]) -> Answer {
             instance_id: id.to_string(),
         },
         _ => {
-            let detail = match contract::validate("provision_response", &value) {
+            let detail = match contract::validate(contract::SchemaId::ProvisionResponse, &value) {
                 Ok(violations) => violations
                     .iter()
                     .filter(|v| v.path == "/instance_id" || v.path.is_empty())
@@ -563,7 +563,8 @@ pub(crate) fn decode_config(
             body.len()
         )
     })?;
-    let violations = contract::validate("tenant_config", &value).map_err(|e| e.to_string())?;
+    let violations =
+        contract::validate(contract::SchemaId::TenantConfig, &value).map_err(|e| e.to_string())?;
     if !violations.is_empty() {
         let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
         return Err(format!(

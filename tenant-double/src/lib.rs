@@ -13,7 +13,7 @@
 //!   that is the only one set (incident D2).
 //! - **Config refresh on boot** — `GET /cp/tenants/config` with
 //!   `Authorization: Bearer <ADMIN_TOKEN>` and `X-Molecule-Org-Id`, decoded as
-//!   a flat string map (validated with `contract::validate("tenant_config")`,
+//!   a flat string map (validated with `contract::validate(contract::SchemaId::TenantConfig)`,
 //!   so a nested body fails with its JSON path, incident D1) and applied over
 //!   the tenant's env: later CP calls see e.g. `MOLECULE_CP_SHARED_SECRET`.
 //!   Best effort, like the real tenant: a failure is logged and recorded,

@@ -446,7 +446,7 @@ async fn headers_and_body_are_the_real_clients() {
     assert!(call.headers["content-type"].starts_with("application/json"));
     let body = &call.body;
     assert!(
-        contract::validate("provision_request", body)
+        contract::validate(contract::SchemaId::ProvisionRequest, body)
             .unwrap()
             .is_empty(),
         "{body}"

@@ -82,10 +82,10 @@ async fn env_order_against_two_stubs() {
     assert_eq!(ws["instance_id"], format!("mol-ws-{id}"));
     let p = state(&provision_stub).await;
     let c = state(&config_stub).await;
-    assert_eq!(p.org_calls(ORG, "provision"), 1);
-    assert_eq!(p.org_calls(ORG, "tenants_config"), 0);
-    assert_eq!(c.org_calls(ORG, "tenants_config"), 1);
-    assert_eq!(c.org_calls(ORG, "provision"), 0);
+    assert_eq!(p.org_calls(ORG, contract::RouteId::Provision), 1);
+    assert_eq!(p.org_calls(ORG, contract::RouteId::TenantsConfig), 0);
+    assert_eq!(c.org_calls(ORG, contract::RouteId::TenantsConfig), 1);
+    assert_eq!(c.org_calls(ORG, contract::RouteId::Provision), 0);
     assert_eq!(c.counters["tenants_config_calls"], 1);
     tenant.shutdown().await;
     provision_stub.shutdown().await;
@@ -102,7 +102,7 @@ async fn config_fetch_never_reads_cp_provision_url() {
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
     let st = state(&stub).await;
     assert_eq!(st.counters["tenants_config_calls"], 0);
-    assert_eq!(st.org_calls(ORG, "provision"), 1);
+    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -132,8 +132,8 @@ async fn default_url_fallback_and_the_served_molecule_cp_url() {
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
     let st = state(&stub).await;
-    assert_eq!(st.org_calls(ORG, "tenants_config"), 1);
-    assert_eq!(st.org_calls(ORG, "provision"), 1);
+    assert_eq!(st.org_calls(ORG, contract::RouteId::TenantsConfig), 1);
+    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -184,7 +184,12 @@ async fn a_200_from_the_stub_fails_with_the_real_message() {
         reason.starts_with("cp provisioner: provision failed (200): <unstructured body, "),
         "{reason}"
     );
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 1);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        1
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -284,7 +289,12 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
         ws["error"],
         "cp provisioner: provision failed (400): missing workspace_id"
     );
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 1);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        1
+    );
 
     fault(
         &stub,
@@ -301,7 +311,12 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
         ws["error"],
         "cp provisioner: provision failed (503): cp-stub: injected fault (gave up after 6 attempts)"
     );
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 1 + 6);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        1 + 6
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -419,7 +434,12 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 202);
     settled(&base, &id).await;
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 2);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        2
+    );
 
     // Slow the next provision so every restart arrives while it is in flight.
     fault(
@@ -457,7 +477,12 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
     }
     let ws = settled(&base, &id).await;
     assert_eq!(ws["status"], "running");
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 3);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        3
+    );
     let ev = evidence(&base).await;
     assert_eq!(ev.totals.restarts_coalesced, 3);
 
@@ -471,7 +496,12 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(state(&stub).await.org_calls(ORG, "provision"), 3);
+    assert_eq!(
+        state(&stub)
+            .await
+            .org_calls(ORG, contract::RouteId::Provision),
+        3
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -500,14 +530,18 @@ async fn two_tenants_are_attributed_to_their_own_orgs() {
     let b: Value = resp.json().await.unwrap();
     let b = b["id"].as_str().unwrap().to_string();
     for _ in 0..500 {
-        if state(&stub).await.org_calls("org-beta", "provision") == 1 {
+        if state(&stub)
+            .await
+            .org_calls("org-beta", contract::RouteId::Provision)
+            == 1
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let st = state(&stub).await;
-    assert_eq!(st.org_calls(ORG, "provision"), 1);
-    assert_eq!(st.org_calls("org-beta", "provision"), 1);
+    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
+    assert_eq!(st.org_calls("org-beta", contract::RouteId::Provision), 1);
     let page = journal(&stub, "route=provision&org=org-beta").await;
     assert_eq!(
         page.entries[0].body.as_ref().unwrap()["workspace_id"],

@@ -43,7 +43,7 @@ pub fn capture_logs(format: LogFormat) -> (Config, Arc<Mutex<Vec<String>>>) {
 }
 
 /// Fails the test with every violation when `value` breaks schema `name`.
-pub fn assert_valid(name: &str, value: &Value, what: &str) {
+pub fn assert_valid(name: contract::SchemaId, value: &Value, what: &str) {
     let violations = contract::validate(name, value).expect("known schema");
     assert!(
         violations.is_empty(),
@@ -52,7 +52,7 @@ pub fn assert_valid(name: &str, value: &Value, what: &str) {
 }
 
 pub fn provision_body(org: &str, ws: &str) -> Value {
-    contract::example_request(contract::route("provision").unwrap(), org, ws).unwrap()
+    contract::example_request(contract::route(contract::RouteId::Provision), org, ws).unwrap()
 }
 
 pub async fn provision(c: &reqwest::Client, base: &str, org: &str, ws: &str) -> reqwest::Response {

@@ -412,8 +412,8 @@ impl Checker<'_> {
             }
             let e = &step.expect;
             if let Some(s) = &e.schema {
-                if contract::schema(s.get_ref()).is_err() {
-                    let known: Vec<&str> = contract::schema_names().collect();
+                if s.get_ref().parse::<contract::SchemaId>().is_err() {
+                    let known = contract::SchemaId::ALL.map(contract::SchemaId::as_str);
                     self.err(
                         s.span(),
                         format!(

@@ -23,7 +23,7 @@ impl CounterKind {
     pub fn parse(name: &str) -> Result<CounterKind, String> {
         if let Some(r) = contract::ROUTES
             .iter()
-            .find(|r| r.counter == name || r.id == name)
+            .find(|r| r.counter == name || r.id.as_str() == name)
         {
             return Ok(CounterKind::Route(r));
         }
@@ -59,7 +59,7 @@ impl CounterKind {
             (CounterKind::Route(r), None) => state
                 .counters
                 .get(r.counter)
-                .or_else(|| state.routes.get(r.id))
+                .or_else(|| state.routes.get(r.id.as_str()))
                 .copied()
                 .unwrap_or(0),
             (CounterKind::Total, _) => state.total_requests,
@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn names() {
         assert!(
-            matches!(CounterKind::parse("provision_calls"), Ok(CounterKind::Route(r)) if r.id == "provision")
+            matches!(CounterKind::parse("provision_calls"), Ok(CounterKind::Route(r)) if r.id == contract::RouteId::Provision)
         );
         assert!(
             matches!(CounterKind::parse("tenants_config"), Ok(CounterKind::Route(r)) if r.counter == "tenants_config_calls")

@@ -71,7 +71,10 @@ fn check_schema(name: &str, resp: &Response) -> Check {
             format!("not JSON: {}", resp.snippet(200)),
         );
     };
-    match contract_diff(name, body) {
+    let diff = name
+        .parse::<contract::SchemaId>()
+        .and_then(|id| contract_diff(id, body));
+    match diff {
         Ok((violations, _)) if violations.is_empty() => Check::pass(label),
         Ok((violations, diffs)) => {
             let mut details = vec!["violations:".to_string()];

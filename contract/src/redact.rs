@@ -1,0 +1,300 @@
+//! The one redaction rule: which names are secret, and how a secret value
+//! is masked. Every crate that prints, journals or reports anything applies
+//! it (cp-stub's journal and log, the runner's output and reports, seed,
+//! the reference tenant), so a secret kept out of one output is kept out of
+//! all of them.
+//!
+//! A name is secret when, lower-cased, percent-decoded and cut into words at
+//! every character that is not a letter or a digit, one of its words is a
+//! secret word (`token`, `secret`, `password`, `key`, `pat`, `credentials`,
+//! …), or it ends in one (`apitoken`, `x_apikey`). The exceptions are names
+//! that end in such a word but carry no secret: `idempotency_key`, which
+//! shows whether retries reuse one Start.
+//!
+//! ```
+//! use contract::redact::{is_secret_name, redact_json, REDACTED};
+//!
+//! assert!(is_secret_name("MOLECULE_CP_SHARED_SECRET"));
+//! assert!(is_secret_name("X-Auth-Token"));
+//! assert!(is_secret_name("token%5B%5D"));
+//! assert!(!is_secret_name("idempotency_key"));
+//! assert!(!is_secret_name("workspace_id"));
+//!
+//! let mut body = serde_json::json!({"env": {"ADMIN_TOKEN": "t0p", "TIER": "1"}});
+//! redact_json(&mut body);
+//! assert_eq!(body["env"]["ADMIN_TOKEN"], REDACTED);
+//! assert_eq!(body["env"]["TIER"], "1");
+//! ```
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+/// What a secret value is replaced by.
+pub const REDACTED: &str = "<redacted>";
+
+/// Words that make a name secret wherever they stand in it.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "password",
+    "passwords",
+    "passwd",
+    "pwd",
+    "key",
+    "keys",
+    "apikey",
+    "pat",
+    "credential",
+    "credentials",
+    "authorization",
+    "cookie",
+    "auth",
+];
+
+/// Endings that make a one-word name secret (`apitoken`, `dbpassword`).
+const SECRET_SUFFIXES: &[&str] = &["secret", "token", "password", "apikey", "key", "keys"];
+
+/// Names that look secret and are not.
+const NOT_SECRET: &[&str] = &["idempotency_key", "idempotency-key", "idempotencykey"];
+
+/// Whether a header name, JSON key, query key or variable name is secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let decoded: Cow<'_, str> = if name.contains('%') {
+        percent_decode_str(name).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(name)
+    };
+    let lower = decoded.to_ascii_lowercase();
+    if NOT_SECRET.contains(&lower.as_str()) {
+        return false;
+    }
+    let mut words = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    if words.any(|w| SECRET_WORDS.contains(&w)) {
+        return true;
+    }
+    let alnum: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
+    SECRET_SUFFIXES.iter().any(|s| alnum.ends_with(s))
+}
+
+/// A header value as it may be shown: masked when the header is secret.
+pub fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
+    if is_secret_name(name) {
+        REDACTED
+    } else {
+        value
+    }
+}
+
+/// Replace, in place and at any depth, every value under a secret key
+/// (strings, numbers, arrays or objects alike: a secret can be any shape),
+/// and the credentials of every URL-valued string.
+pub fn redact_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if is_secret_name(key) && !child.is_null() {
+                    *child = Value::String(REDACTED.to_string());
+                } else {
+                    redact_json(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::String(text) => {
+            if let Cow::Owned(clean) = url_credentials(text) {
+                *text = clean;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A query string (without `?`) with the values of secret-named
+/// parameters masked, whatever their percent-encoding.
+pub fn query(raw: &str) -> Cow<'_, str> {
+    if !raw.split('&').any(|pair| {
+        pair.split_once('=')
+            .is_some_and(|(k, v)| !v.is_empty() && is_secret_name(k))
+    }) {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(
+        raw.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if !v.is_empty() && is_secret_name(k) => format!("{k}={REDACTED}"),
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
+/// A URL (or any text holding URLs) with the password of every
+/// `scheme://user:password@host` masked, and its secret query values too.
+pub fn url(text: &str) -> Cow<'_, str> {
+    let without_credentials = url_credentials(text);
+    match without_credentials.split_once('?') {
+        Some((head, rest)) => {
+            let (q, fragment) = match rest.split_once('#') {
+                Some((q, f)) => (q, Some(f)),
+                None => (rest, None),
+            };
+            match query(q) {
+                Cow::Borrowed(_) => without_credentials,
+                Cow::Owned(clean) => {
+                    let mut out = format!("{head}?{clean}");
+                    if let Some(f) = fragment {
+                        out.push('#');
+                        out.push_str(f);
+                    }
+                    Cow::Owned(out)
+                }
+            }
+        }
+        None => without_credentials,
+    }
+}
+
+/// `text` with the password part of every `scheme://user:password@` masked.
+fn url_credentials(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or whitespace.
+        let end = after
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push(':');
+                        out.push_str(REDACTED);
+                    }
+                    None => out.push_str(REDACTED),
+                }
+                out.push_str(&authority[at..]);
+                changed = true;
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "Authorization",
+            "x-molecule-admin-token",
+            "X-Api-Key",
+            "X-Auth-Token",
+            "Cookie",
+            "MOLECULE_CP_SHARED_SECRET",
+            "ADMIN_TOKEN",
+            "api_key",
+            "API_KEYS",
+            "GITHUB_PAT",
+            "CREDENTIALS",
+            "Password",
+            "apitoken",
+            "token%00",
+            "token[]",
+            "token%5B%5D",
+            ".auth-token",
+        ] {
+            assert!(is_secret_name(name), "{name} should be secret");
+        }
+        for name in [
+            "idempotency_key",
+            "workspace_id",
+            "keyring",
+            "X-Molecule-Org-Id",
+            "instance_id",
+            "path",
+            "MOLECULE_LLM_USAGE_URL",
+            "content-type",
+        ] {
+            assert!(!is_secret_name(name), "{name} should not be secret");
+        }
+    }
+
+    #[test]
+    fn json_is_redacted_at_any_depth_whatever_the_value_type() {
+        let mut v = json!({
+            "MOLECULE_CP_SHARED_SECRET": "s1",
+            "api_key": "k",
+            "Password": "p",
+            "keyring": "not a secret",
+            "idempotency_key": "cpprov-0123",
+            "nested": {"ADMIN_TOKEN": "t", "list": [{"x_token": "y"}]},
+            "count_key": 3,
+            "CREDENTIALS": {"user": "u", "pw": "p"},
+            "DATABASE_URL": "postgres://u:pw@h/db",
+            "none_token": null
+        });
+        redact_json(&mut v);
+        assert_eq!(v["MOLECULE_CP_SHARED_SECRET"], REDACTED);
+        assert_eq!(v["api_key"], REDACTED);
+        assert_eq!(v["Password"], REDACTED);
+        assert_eq!(v["keyring"], "not a secret");
+        assert_eq!(v["idempotency_key"], "cpprov-0123");
+        assert_eq!(v["nested"]["ADMIN_TOKEN"], REDACTED);
+        assert_eq!(v["nested"]["list"][0]["x_token"], REDACTED);
+        assert_eq!(v["count_key"], REDACTED);
+        assert_eq!(v["CREDENTIALS"], REDACTED);
+        assert_eq!(v["DATABASE_URL"], format!("postgres://u:{REDACTED}@h/db"));
+        assert_eq!(v["none_token"], Value::Null);
+    }
+
+    #[test]
+    fn queries_and_urls() {
+        assert_eq!(query("a=1&b=2"), "a=1&b=2");
+        assert_eq!(
+            query("instance_id=i&access_token=abc&token%5B%5D=x"),
+            format!("instance_id=i&access_token={REDACTED}&token%5B%5D={REDACTED}")
+        );
+        assert_eq!(
+            url("http://h:1/p?token=s3cr3t&x=1#f"),
+            format!("http://h:1/p?token={REDACTED}&x=1#f")
+        );
+        assert_eq!(
+            url("see postgres://u:pw@h:5432/db and redis://:pw@r"),
+            format!("see postgres://u:{REDACTED}@h:5432/db and redis://:{REDACTED}@r")
+        );
+        assert_eq!(url("http://h/p"), "http://h/p");
+        assert!(matches!(url("http://h/p?a=1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn header_values() {
+        assert_eq!(header_value("Authorization", "Bearer x"), REDACTED);
+        assert_eq!(header_value("X-Molecule-Org-Id", "org"), "org");
+    }
+}
