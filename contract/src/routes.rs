@@ -154,8 +154,14 @@ pub struct Route {
     pub status: u16,
     /// What the real client accepts as success.
     pub success: Success,
-    /// Statuses the real client retries (provision only).
+    /// Statuses the real client retries whatever the body (provision only).
     pub retried: &'static [u16],
+    /// Statuses the real client retries only when the JSON body's `error`
+    /// is the given code (provision: 409 `provision_in_progress`).
+    pub retried_if_error: &'static [(u16, &'static str)],
+    /// Statuses that mean "the CP does not support this call": the client
+    /// proceeds as if it had succeeded (ensure-image: 404 and 501).
+    pub unsupported: &'static [u16],
     /// The legacy flat counter name in `/__/stub/state`.
     pub counter: &'static str,
     /// Schema of the request body, if the route takes one.
@@ -172,10 +178,28 @@ pub struct Route {
     pub summary: &'static str,
 }
 
+/// Stop: `instance_id` always, `provider` when known, `prune=true` only from
+/// the permanent delete with erase.
 const STOP_QUERY: &[QueryParam] = &[
     QueryParam {
         name: "instance_id",
         required: true,
+    },
+    QueryParam {
+        name: "provider",
+        required: false,
+    },
+    QueryParam {
+        name: "prune",
+        required: false,
+    },
+];
+
+/// Status: one real probe (after an ensure-image 404) sends no query at all.
+const STATUS_QUERY: &[QueryParam] = &[
+    QueryParam {
+        name: "instance_id",
+        required: false,
     },
     QueryParam {
         name: "provider",
@@ -198,6 +222,8 @@ pub const ROUTES: &[Route] = &[
         status: 201,
         success: Success::Exactly(&[201]),
         retried: PROVISION_RETRIED,
+        retried_if_error: &[(409, "provision_in_progress")],
+        unsupported: &[],
         counter: "provision_calls",
         request_schema: Some(SchemaId::ProvisionRequest),
         response_schema: SchemaId::ProvisionResponse,
@@ -213,6 +239,8 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Exactly(&[200]),
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "tenants_config_calls",
         request_schema: None,
         response_schema: SchemaId::TenantConfig,
@@ -226,15 +254,17 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/cp/workspaces/ensure-image",
         status: 200,
-        success: Success::Exactly(&[200, 201]),
+        success: Success::Any2xx,
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[404, 501],
         counter: "ensure_image_calls",
         request_schema: Some(SchemaId::EnsureImageRequest),
         response_schema: SchemaId::EnsureImageResponse,
         error_schema: SchemaId::Error,
         query: &[],
         auth: Auth::SharedSecretAndAdminToken,
-        summary: "Pull-before-stop pre-flight; 404 and 501 mean unsupported.",
+        summary: "Pull-before-stop pre-flight; any 2xx is success, 404 and 501 mean unsupported (the client proceeds).",
     },
     Route {
         id: RouteId::Stop,
@@ -243,13 +273,15 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Any2xx,
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "stop_calls",
         request_schema: None,
         response_schema: SchemaId::StopResponse,
         error_schema: SchemaId::Error,
         query: STOP_QUERY,
         auth: Auth::SharedSecretAndAdminToken,
-        summary: "Stop a workspace's compute; any 2xx is success.",
+        summary: "Stop a workspace's compute (prune=true from a permanent delete with erase); any 2xx is success.",
     },
     Route {
         id: RouteId::Status,
@@ -258,11 +290,13 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Any2xx,
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "status_calls",
         request_schema: None,
         response_schema: SchemaId::StatusResponse,
         error_schema: SchemaId::Error,
-        query: STOP_QUERY,
+        query: STATUS_QUERY,
         auth: Auth::SharedSecretAndAdminToken,
         summary: "Compute state; only state == \"running\" counts as running.",
     },
@@ -273,6 +307,8 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Any2xx,
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "console_calls",
         request_schema: None,
         response_schema: SchemaId::ConsoleResponse,
@@ -288,6 +324,8 @@ pub const ROUTES: &[Route] = &[
         status: 201,
         success: Success::Exactly(&[201]),
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "admin_orgs_calls",
         request_schema: Some(SchemaId::CreateOrgRequest),
         response_schema: SchemaId::CreateOrgResponse,
@@ -303,6 +341,8 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Exactly(&[200]),
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "auth_me_calls",
         request_schema: None,
         response_schema: SchemaId::AuthMeResponse,
@@ -318,6 +358,8 @@ pub const ROUTES: &[Route] = &[
         status: 200,
         success: Success::Exactly(&[200]),
         retried: &[],
+        retried_if_error: &[],
+        unsupported: &[],
         counter: "redeploy_fleet_calls",
         request_schema: None,
         response_schema: SchemaId::RedeployFleetResponse,
@@ -327,6 +369,18 @@ pub const ROUTES: &[Route] = &[
         summary: "Redeploy every tenant; the answer lists each tenant's phase.",
     },
 ];
+
+impl Route {
+    /// Whether the real client retries an answer with `status` whose JSON
+    /// body's `error` field is `error` (`None` when absent or not JSON).
+    pub fn retries(&self, status: u16, error: Option<&str>) -> bool {
+        self.retried.contains(&status)
+            || self
+                .retried_if_error
+                .iter()
+                .any(|(s, code)| *s == status && error == Some(*code))
+    }
+}
 
 /// The route `id` (the table is in [`RouteId::ALL`] order).
 pub fn route(id: RouteId) -> &'static Route {
@@ -701,6 +755,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn provision_retries_what_the_real_client_retries() {
+        let provision = route(RouteId::Provision);
+        for status in [408, 429, 500, 503, 527] {
+            assert!(provision.retries(status, None), "{status}");
+        }
+        assert!(provision.retries(409, Some("provision_in_progress")));
+        assert!(!provision.retries(409, Some("conflict")));
+        assert!(!provision.retries(409, None));
+        for status in [200, 400, 401, 404, 528] {
+            assert!(!provision.retries(status, None), "{status}");
+        }
+        let ensure = route(RouteId::EnsureImage);
+        assert!(ensure.success.accepts(202) && ensure.unsupported == [404, 501]);
     }
 
     #[test]
