@@ -59,6 +59,7 @@ pub mod redact;
 mod routes;
 mod schema;
 pub mod seed_env;
+pub mod wire;
 
 use std::sync::OnceLock;
 
