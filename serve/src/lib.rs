@@ -14,27 +14,31 @@
 //!   `main` ([`healthcheck_async`] inside a runtime). A
 //!   [`HealthcheckError`] names the URL, the problem and what to check.
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::convert::Infallible;
 //! use std::time::Duration;
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("http://{}/healthz", listener.local_addr()?);
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let server = tokio::spawn(harness_serve::serve(
 //!     listener,
 //!     |_peer| {
 //!         hyper::service::service_fn(|_req| async {
-//!             Ok::<_, Infallible>(http::Response::new(http_body_util::Full::new(
-//!                 bytes::Bytes::from_static(br#"{"status":"ok"}"#),
-//!             )))
+//!             let body = bytes::Bytes::from_static(br#"{"status":"ok"}"#);
+//!             Ok::<_, Infallible>(http::Response::new(http_body_util::Full::new(body)))
 //!         })
 //!     },
-//!     async { let _ = stopped.await; },
+//!     async {
+//!         let _ = stopped.await;
+//!     },
 //!     harness_serve::ServeOptions::default().grace(Duration::from_secs(2)),
 //! ));
+//! harness_serve::healthcheck_async(&url, Duration::from_secs(2)).await?;
 //! let _ = stop.send(());
-//! let _ = server.await;
+//! assert_eq!(server.await?, harness_serve::Shutdown::Drained);
 //! # Ok(()) }
 //! ```
 //!

@@ -119,6 +119,24 @@ async fn a_closed_port_is_unreachable() {
 }
 
 #[tokio::test]
+async fn a_server_that_does_not_speak_http_fails_the_exchange() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    });
+    let err = healthcheck_async(&format!("http://{addr}/healthz"), PATIENT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HealthcheckError::Http { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("is an HTTP/1 server listening"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn a_server_that_never_answers_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
