@@ -48,21 +48,21 @@
 //! The binary (`cp-stub`, see `README.md`) adds flags, environment
 //! variables, a TOML config file ([`load_config`]: flags beat env beat the
 //! file beat defaults), signal handling ([`serve_until_signal`]) and a
-//! `healthcheck` subcommand ([`healthcheck()`]).
+//! `healthcheck` subcommand ([`harness_serve::healthcheck`]).
 //!
 //! # Layout
 //!
 //! - `config.rs` — [`Config`], [`Settings`] (flags / env / TOML), tenant
 //!   config map and its contract check;
-//! - `server.rs` — [`start`], [`Stub`], accept loop, graceful shutdown,
+//! - `server.rs` — [`start`], [`Stub`], the accept loop
+//!   ([`harness_serve::serve`] with the stub's timeouts and logging),
 //!   [`serve_until_signal`];
 //! - `app.rs` — request handling: CP routes, auth, strict mode, faults;
 //! - `body.rs` — the request body fields an answer uses, read in place;
 //! - `admin.rs` — the `/__/stub/` admin API;
 //! - `state.rs` — counters, journal, violations, faults behind one lock;
 //! - `redact.rs` — keeping secrets out of the journal;
-//! - `log.rs` — the per-request log line (text or JSON);
-//! - `healthcheck.rs` — the dependency-free HTTP probe of `cp-stub healthcheck`.
+//! - `log.rs` — the per-request log line (text or JSON).
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(missing_docs)]
@@ -71,7 +71,6 @@ mod admin;
 mod app;
 mod body;
 mod config;
-mod healthcheck;
 mod log;
 mod redact;
 mod server;
@@ -83,7 +82,6 @@ pub use config::{
     DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT, DEFAULT_SHARED_SECRET, DEFAULT_SHUTDOWN_GRACE,
     DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER,
 };
-pub use healthcheck::{healthcheck, HealthcheckError};
 pub use server::{serve_until_signal, start, Stub, StubError};
 
 /// The git commit this binary was built from (`CP_STUB_GIT_SHA` at build

@@ -52,13 +52,13 @@ fn main() -> ExitCode {
         let url = url
             .clone()
             .unwrap_or_else(|| format!("http://127.0.0.1:{port}/healthz"));
-        return match cp_stub::healthcheck(&url, Duration::from_millis(*timeout_ms)) {
+        return match harness_serve::healthcheck(&url, Duration::from_millis(*timeout_ms)) {
             Ok(()) => {
                 println!("healthy: {url}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("cp-stub healthcheck: {e}");
                 ExitCode::from(1)
             }
         };

@@ -3,9 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use harness_serve::{ServeOptions, Shutdown};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -101,41 +100,29 @@ pub async fn start(config: Config) -> Result<Stub, StubError> {
     })
 }
 
-async fn accept_loop(listener: TcpListener, app: Arc<App>, mut stop: oneshot::Receiver<()>) {
-    let graceful = GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
+async fn accept_loop(listener: TcpListener, app: Arc<App>, stop: oneshot::Receiver<()>) {
+    let hook_app = app.clone();
+    let options = ServeOptions::default()
         .header_read_timeout(app.config.header_read_timeout)
-        .keep_alive(true);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let conn_app = app.clone();
-                    let service = service_fn(move |req| conn_app.clone().handle(req));
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    let watched = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        // Errors here are per connection (client gone, header
-                        // timeout, a dropped-connection fault): nothing to do.
-                        let _ = watched.await;
-                    });
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off, keep serving.
-                    app.logger.event("accept failed", &[("error", e.to_string())]);
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-            },
-            _ = &mut stop => break,
-        }
-    }
-    drop(listener);
+        .grace(app.config.shutdown_grace)
+        .on_accept_error(move |e| {
+            hook_app
+                .logger
+                .event("accept failed", &[("error", e.to_string())]);
+        });
+    let conn_app = app.clone();
+    // Per-connection errors (client gone, header timeout, a dropped-connection
+    // fault) end that connection only.
+    let make_service = move |_peer| {
+        let conn_app = conn_app.clone();
+        service_fn(move |req| conn_app.clone().handle(req))
+    };
+    let stopped = async {
+        let _ = stop.await;
+    };
     let grace = app.config.shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
+    if let Shutdown::GraceExpired { .. } =
+        harness_serve::serve(listener, make_service, stopped, options).await
     {
         app.logger.event(
             "shutdown grace period over; closing the remaining connections",

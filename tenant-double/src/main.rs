@@ -1,7 +1,6 @@
 //! `tenant-double`: the reference tenant binary. See the crate docs and README.md.
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -145,32 +144,9 @@ async fn wait_for_signal() {
     }
 }
 
-/// `GET /health` over a plain TCP socket: 200 and `"status":"ok"`.
+/// `GET /health` on this machine: 200 and `{"status":"ok"}`.
 fn healthcheck(args: &HealthArgs) -> anyhow::Result<()> {
-    let timeout = Duration::from_millis(args.timeout_ms.max(1));
-    let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .with_context(|| format!("connecting to {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-        args.port
-    )?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .with_context(|| format!("reading the answer of {addr}"))?;
-    let status_ok = response
-        .lines()
-        .next()
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
-    let body_ok = response.contains("\"status\":\"ok\"");
-    if status_ok && body_ok {
-        Ok(())
-    } else {
-        let first = response.lines().next().unwrap_or("<no answer>");
-        anyhow::bail!("GET http://{addr}/health: {first}")
-    }
+    let url = format!("http://127.0.0.1:{}/health", args.port);
+    harness_serve::healthcheck(&url, Duration::from_millis(args.timeout_ms.max(1)))?;
+    Ok(())
 }

@@ -5,16 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use harness_serve::ServeOptions;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::cp;
 use crate::report::ProvisionRun;
@@ -33,48 +31,21 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            changed = shutdown.changed() => {
-                if changed.is_err() || *shutdown.borrow() {
-                    break;
-                }
-            }
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    // e.g. out of file descriptors: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                };
-                while conns.try_join_next().is_some() {}
-                let shared = Arc::clone(&shared);
-                let mut stop = shutdown.clone();
-                conns.spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let shared = Arc::clone(&shared);
-                        async move { Ok::<_, Infallible>(handle(shared, req).await) }
-                    });
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(30))
-                        .serve_connection(TokioIo::new(stream), svc);
-                    tokio::pin!(conn);
-                    let stopping = tokio::select! {
-                        _ = conn.as_mut() => false,
-                        stopped = stop.wait_for(|s| *s) => stopped.is_ok(),
-                    };
-                    if stopping {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = conn.await;
-                    }
-                });
-            }
-        }
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
-    conns.abort_all();
+    let make_service = move |_peer| {
+        let shared = Arc::clone(&shared);
+        service_fn(move |req| {
+            let shared = Arc::clone(&shared);
+            async move { Ok::<_, Infallible>(handle(shared, req).await) }
+        })
+    };
+    // A dropped sender stops the server too.
+    let stopped = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    let options = ServeOptions::default()
+        .header_read_timeout(Duration::from_secs(30))
+        .grace(DRAIN);
+    let _ = harness_serve::serve(listener, make_service, stopped, options).await;
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Resp {
