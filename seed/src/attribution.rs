@@ -56,7 +56,8 @@ pub(crate) async fn verify_attribution(
     pending: &[Pending<'_>],
 ) -> Result<Attribution, SeedError> {
     let url = format!(
-        "{stub}{ADMIN_PREFIX}/requests?route=provision&since_seq={}",
+        "{stub}{ADMIN_PREFIX}/requests?route={}&since_seq={}",
+        RouteId::Provision,
         before.journal_seq
     );
     let (status, text) = stub_get(http, &url).await?;

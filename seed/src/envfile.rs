@@ -252,34 +252,65 @@ pub fn clean(path: &Path) -> Result<CleanOutcome, EnvFileError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quoting_round_trips_through_dotenvy() {
-        let values = [
-            "http://127.0.0.1:8081",
-            "plain-token",
-            "with space",
-            "it's",
-            "$HOME",
-            "a\"b\\c",
-            "",
-            "a#b",
-            "x #y",
-            "${A}",
-            "it's $HOME",
-            "x'\"$\\`#",
-            "line\nbreak",
-            "a=b,c%d",
-        ];
-        let vars: Vec<(String, String)> = values
+    /// Values that need quoting for one reason or another.
+    const VALUES: &[&str] = &[
+        "http://127.0.0.1:8081",
+        "plain-token",
+        "with space",
+        "it's",
+        "$HOME",
+        "a\"b\\c",
+        "",
+        "a#b",
+        "x #y",
+        "${A}",
+        "it's $HOME",
+        "x'\"$\\`#",
+        "line\nbreak",
+        "a=b,c%d",
+    ];
+
+    fn vars() -> Vec<(String, String)> {
+        VALUES
             .iter()
             .enumerate()
             .map(|(i, v)| (format!("K{i}"), v.to_string()))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn quoting_round_trips_through_dotenvy() {
+        let vars = vars();
         let text = render("header", &vars).unwrap();
         let parsed: Vec<(String, String)> = dotenvy::from_read_iter(text.as_bytes())
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(parsed, vars, "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn quoting_round_trips_through_sh() {
+        let vars = vars();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".seed.env");
+        fs::write(&file, render("header", &vars).unwrap()).unwrap();
+        // Print each value followed by an ASCII record separator.
+        let names: Vec<String> = vars.iter().map(|(k, _)| format!("\"${k}\"")).collect();
+        let script = format!(". \"$1\" && printf '%s\\036' {}", names.join(" "));
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let read: Vec<&str> = stdout.split('\x1e').collect();
+        assert_eq!(&read[..VALUES.len()], VALUES);
     }
 
     #[test]

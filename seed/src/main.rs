@@ -41,7 +41,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct EnvFile {
-    /// Env file to check or remove.
+    /// The env file (the one `seed` writes).
     #[arg(long, alias = "out", env = "SEED_ENV_FILE", default_value = contract::defaults::SEED_ENV_FILE)]
     env_file: PathBuf,
 }
