@@ -77,8 +77,11 @@ pub enum Progress {
 /// previous file survives; nothing else should.
 #[doc(hidden)]
 #[derive(Clone)]
-#[allow(clippy::type_complexity)]
-pub struct WriteHook(pub Arc<dyn Fn(&Path) -> io::Result<()> + Send + Sync>);
+pub struct WriteHook(pub Arc<HookFn>);
+
+/// The function type of a [`WriteHook`].
+#[doc(hidden)]
+pub type HookFn = dyn Fn(&Path) -> io::Result<()> + Send + Sync;
 
 impl fmt::Debug for WriteHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
