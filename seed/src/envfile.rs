@@ -3,13 +3,12 @@
 //! of the folder — so a reader sees the old file or the new one, never half
 //! of one, and a failed run leaves the previous file untouched.
 
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 #[cfg(unix)]
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-use crate::util::random_hex;
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +45,12 @@ pub enum EnvFileError {
         /// Cause.
         source: io::Error,
     },
+    /// A value no env file can carry (a NUL byte).
+    #[error("cannot write {key}: its value holds a NUL byte, which no env file can carry; fix the value")]
+    Unwritable {
+        /// The key.
+        key: String,
+    },
     /// Removing failed.
     #[error("cannot remove {path}: {source}")]
     Remove {
@@ -56,43 +61,12 @@ pub enum EnvFileError {
     },
 }
 
-/// Whether a value can be written without quotes (and without `$`
-/// expansion by dotenv parsers or shells).
-fn is_bare(value: &str) -> bool {
-    value.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'%' | b'+' | b',' | b'='
-            )
-    })
-}
-
-/// Quote a value so both dotenv parsers and `sh` read it back verbatim.
-pub(crate) fn quote(value: &str) -> String {
-    if is_bare(value) {
-        value.to_string()
-    } else if !value.contains('\'') && !value.contains('\n') {
-        format!("'{value}'")
-    } else {
-        let mut out = String::from("\"");
-        for c in value.chars() {
-            match c {
-                '"' | '\\' | '$' | '`' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
-    }
-}
-
-/// Render `KEY=value` lines under a comment header.
-pub(crate) fn render(header: &str, vars: &[(String, String)]) -> String {
+/// Render `KEY=value` lines under a comment header. Values are quoted for
+/// `sh` by shlex (bare when plain, else single quotes, double quotes with
+/// backslash escapes where a `'` needs them, never a bare `$`): dotenvy
+/// reads that back verbatim too, as the test below holds for spaces, both
+/// quotes, `$`, `#`, backslashes and newlines.
+pub(crate) fn render(header: &str, vars: &[(String, String)]) -> Result<String, EnvFileError> {
     let mut out = String::new();
     for line in header.lines() {
         out.push_str("# ");
@@ -100,12 +74,14 @@ pub(crate) fn render(header: &str, vars: &[(String, String)]) -> String {
         out.push('\n');
     }
     for (k, v) in vars {
+        let quoted =
+            shlex::try_quote(v).map_err(|_| EnvFileError::Unwritable { key: k.clone() })?;
         out.push_str(k);
         out.push('=');
-        out.push_str(&quote(v));
+        out.push_str(&quoted);
         out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 /// Read an env file as ordered `(key, value)` pairs.
@@ -146,15 +122,14 @@ fn write_err<'a>(
 }
 
 /// Write `contents` to `path` atomically with mode 0600.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvFileError> {
+pub(crate) fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvFileError> {
     write_atomic_with(path, contents, &|_| Ok(()))
 }
 
 /// [`write_atomic`] with a hook called after the temp file is written and
 /// synced and before it is renamed over `path`; an error from the hook
 /// aborts the write (the temp file is removed, `path` is untouched).
-#[doc(hidden)]
-pub fn write_atomic_with(
+pub(crate) fn write_atomic_with(
     path: &Path,
     contents: &str,
     before_rename: &dyn Fn(&Path) -> io::Result<()>,
@@ -173,9 +148,9 @@ pub fn write_atomic_with(
         _ => PathBuf::from("."),
     };
     let tmp = dir.join(format!(
-        "{name}.{}-{}.tmp",
+        "{name}.{}-{:08x}.tmp",
         std::process::id(),
-        random_hex(4)
+        fastrand::u32(..)
     ));
     let result = write_temp(&tmp, contents, path)
         .and_then(|()| before_rename(&tmp).map_err(write_err(path, "before rename")))
@@ -213,16 +188,34 @@ fn write_temp(tmp: &Path, contents: &str, path: &Path) -> Result<(), EnvFileErro
 /// What [`clean`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CleanOutcome {
+    /// The env file.
+    pub path: PathBuf,
     /// Whether the env file existed and was removed.
     pub removed: bool,
     /// Leftover temp files (`<name>.*.tmp`) removed beside it.
     pub temps_removed: usize,
 }
 
+/// What the `seed clean` binary prints.
+impl fmt::Display for CleanOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match (self.removed, self.temps_removed) {
+            (true, 0) => write!(f, "removed {path}"),
+            (true, n) => write!(f, "removed {path} and {n} leftover temp file(s)"),
+            (false, 0) => write!(f, "{path} did not exist; nothing to remove"),
+            (false, n) => write!(f, "removed {n} leftover temp file(s)"),
+        }
+    }
+}
+
 /// Remove the env file and any leftover temp files of an interrupted write.
 /// A missing file is not an error.
 pub fn clean(path: &Path) -> Result<CleanOutcome, EnvFileError> {
-    let mut outcome = CleanOutcome::default();
+    let mut outcome = CleanOutcome {
+        path: path.to_path_buf(),
+        ..CleanOutcome::default()
+    };
     match fs::remove_file(path) {
         Ok(()) => outcome.removed = true,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -259,26 +252,78 @@ pub fn clean(path: &Path) -> Result<CleanOutcome, EnvFileError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quoting_round_trips_through_dotenvy() {
-        let values = [
-            "http://127.0.0.1:8081",
-            "plain-token",
-            "with space",
-            "it's",
-            "$HOME",
-            "a\"b\\c",
-            "",
-        ];
-        let vars: Vec<(String, String)> = values
+    /// Values that need quoting for one reason or another.
+    const VALUES: &[&str] = &[
+        "http://127.0.0.1:8081",
+        "plain-token",
+        "with space",
+        "it's",
+        "$HOME",
+        "a\"b\\c",
+        "",
+        "a#b",
+        "x #y",
+        "${A}",
+        "it's $HOME",
+        "x'\"$\\`#",
+        "line\nbreak",
+        "a=b,c%d",
+    ];
+
+    fn vars() -> Vec<(String, String)> {
+        VALUES
             .iter()
             .enumerate()
             .map(|(i, v)| (format!("K{i}"), v.to_string()))
-            .collect();
-        let text = render("header", &vars);
+            .collect()
+    }
+
+    #[test]
+    fn quoting_round_trips_through_dotenvy() {
+        let vars = vars();
+        let text = render("header", &vars).unwrap();
         let parsed: Vec<(String, String)> = dotenvy::from_read_iter(text.as_bytes())
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(parsed, vars, "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn quoting_round_trips_through_sh() {
+        let vars = vars();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".seed.env");
+        fs::write(&file, render("header", &vars).unwrap()).unwrap();
+        // Print each value followed by an ASCII record separator.
+        let names: Vec<String> = vars.iter().map(|(k, _)| format!("\"${k}\"")).collect();
+        let script = format!(". \"$1\" && printf '%s\\036' {}", names.join(" "));
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let read: Vec<&str> = stdout.split('\x1e').collect();
+        assert_eq!(&read[..VALUES.len()], VALUES);
+    }
+
+    #[test]
+    fn plain_values_stay_bare_and_a_nul_is_refused() {
+        let vars = [("URL".to_string(), "http://127.0.0.1:8081/x".to_string())];
+        assert_eq!(
+            render("h", &vars).unwrap(),
+            "# h\nURL=http://127.0.0.1:8081/x\n"
+        );
+        let vars = [("K".to_string(), "a\0b".to_string())];
+        assert!(matches!(
+            render("h", &vars),
+            Err(EnvFileError::Unwritable { key }) if key == "K"
+        ));
     }
 }

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use contract::seed_env::{Key, KEYS};
-
-use contract::seed_env::ALIASES;
+use contract::seed_env::{ALIASES, KEYS};
 
 use crate::envfile::{self, EnvFileError};
 
@@ -145,6 +143,17 @@ impl fmt::Display for CheckReport {
     }
 }
 
+/// The example `seed check` holds `env_file` to by default: the
+/// `.seed.env.example` beside it, if there is one (else the built-in list).
+pub fn default_example(env_file: &Path) -> Option<PathBuf> {
+    let dir = env_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let example = dir.join(".seed.env.example");
+    example.exists().then_some(example)
+}
+
 /// Validate the env file at `path` against the keys declared by `example`
 /// (a `.seed.env.example`), or against the built-in [`KEYS`] when `None`.
 pub fn check(path: &Path, example: Option<&Path>) -> Result<CheckReport, EnvFileError> {
@@ -160,7 +169,7 @@ pub fn check(path: &Path, example: Option<&Path>) -> Result<CheckReport, EnvFile
             KEYS.iter()
                 .map(|k| (k.name.to_string(), k.required))
                 .collect(),
-            "the built-in key list (seed/src/keys.rs)".to_string(),
+            "the built-in key list (contract/src/seed_env.rs)".to_string(),
         ),
     };
     let vars = envfile::read(path)?;

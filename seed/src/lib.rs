@@ -23,6 +23,8 @@
 //!
 //! [`check`] validates an env file against `.seed.env.example` (or the
 //! built-in [`KEYS`]); [`clean`] removes it and any leftover temp files.
+//! The key table itself is [`contract::seed_env`], the defaults (= compose)
+//! [`contract::defaults`]; secrets are masked by [`contract::redact`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), seed::SeedError> {
@@ -40,29 +42,58 @@
 //!
 //! # Layout
 //!
-//! - `config.rs` — [`Config`], [`TenantTarget`], defaults (= compose);
-//! - `stack.rs` — the run: waiting, creating, polling, attribution, [`SeedError`];
-//! - `keys.rs` — [`KEYS`], `.seed.env.example`, [`check`];
-//! - `envfile.rs` — rendering, reading, the atomic write, [`clean`];
+//! - `run.rs` — [`run`]: the steps in order, [`Outcome`], [`Seeded`];
+//! - `config.rs` — [`Config`], [`TenantTarget`], [`Progress`], validation,
+//!   and [`Settings`] (the binary's flags and variables);
+//! - `error.rs` — [`SeedError`];
+//! - `http.rs` — the HTTP client under the run's deadline, tenant requests,
+//!   body excerpts for messages;
+//! - `wait.rs` — waiting for the tenants and the stub to be healthy;
+//! - `create.rs` — creating the four workspaces, waiting until provisioned;
+//! - `attribution.rs` — checking at the stub that each tenant's provision
+//!   calls arrived under its org, [`Attribution`];
+//! - `env.rs` — assembling the `.seed.env` contents (keys, aliases, stamp);
+//! - `envfile.rs` — rendering, reading, the atomic write, [`clean`],
+//!   [`EnvFileError`];
+//! - `keys.rs` — `.seed.env.example` and [`check`];
 //! - `progress.rs` — spinner or plain progress lines;
-//! - `util.rs` — ids, RFC 3339 time, body excerpts;
-//! - `main.rs` — the `seed` binary (clap + dotenvy).
+//! - `main.rs` — the `seed` binary (clap + dotenvy): dispatch and exit codes.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// A seed run builds at most one error, and each carries the strings its
+// message needs; boxing them would only obscure the variants.
+#![allow(clippy::result_large_err)]
 
+mod attribution;
 mod config;
+mod create;
+mod env;
 mod envfile;
+mod error;
+mod http;
 mod keys;
 mod progress;
-mod stack;
-mod util;
+mod run;
+mod wait;
 
-pub use config::{
-    Config, Progress, TenantTarget, WriteHook, DEFAULT_ALPHA_ADMIN_TOKEN, DEFAULT_ALPHA_BASE,
-    DEFAULT_ALPHA_ORG_ID, DEFAULT_BETA_ADMIN_TOKEN, DEFAULT_BETA_BASE, DEFAULT_BETA_ORG_ID,
-    DEFAULT_CP_STUB_BASE, DEFAULT_OUT, DEFAULT_TIMEOUT,
+pub use attribution::Attribution;
+pub use config::{Config, Progress, Settings, TenantTarget, WriteHook};
+pub use envfile::{clean, read as read_env_file, CleanOutcome, EnvFileError};
+pub use error::SeedError;
+pub use keys::{check, default_example, example_text, parse_example, CheckReport};
+pub use run::{run, Outcome, Seeded};
+
+/// The keys seed writes (the table is [`contract::seed_env::KEYS`]).
+pub use contract::seed_env::KEYS;
+
+// The stack defaults under their old names, for the replays until they use
+// `contract::defaults` directly; seed itself does.
+#[doc(hidden)]
+pub use contract::defaults::{
+    ALPHA_ADMIN_TOKEN as DEFAULT_ALPHA_ADMIN_TOKEN, ALPHA_BASE as DEFAULT_ALPHA_BASE,
+    ALPHA_ORG_ID as DEFAULT_ALPHA_ORG_ID, BETA_ADMIN_TOKEN as DEFAULT_BETA_ADMIN_TOKEN,
+    BETA_BASE as DEFAULT_BETA_BASE, BETA_ORG_ID as DEFAULT_BETA_ORG_ID,
+    CP_STUB_BASE as DEFAULT_CP_STUB_BASE, SEED_ENV_FILE as DEFAULT_OUT,
+    SEED_TIMEOUT as DEFAULT_TIMEOUT,
 };
-pub use envfile::{clean, read as read_env_file, write_atomic, CleanOutcome, EnvFileError};
-pub use keys::{check, example_text, parse_example, CheckReport, Key, KEYS};
-pub use stack::{run, Attribution, Outcome, SeedError, Seeded};

@@ -1,12 +1,10 @@
 //! `seed`: seed the harness stack and manage `.seed.env`. See README.md.
-//!
-//! Precedence of inputs, highest first: flags, the process environment,
-//! `.env` in the current directory (loaded with dotenvy, never overriding
-//! the environment), built-in defaults (= compose).
+//! The run's flags are [`seed::Settings`]; this file parses, dispatches and
+//! maps outcomes to exit codes (0 ok, 1 the stack is not right, 2 usage or
+//! configuration).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -21,74 +19,30 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    run: RunArgs,
+    run: seed::Settings,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate an env file against .seed.env.example: missing or empty keys are named (exit 2).
-    Check(CheckArgs),
+    Check {
+        #[command(flatten)]
+        file: EnvFile,
+        /// Example declaring the keys [default: .seed.env.example beside the env file, else the built-in list].
+        #[arg(long)]
+        example: Option<PathBuf>,
+    },
     /// Remove the env file (and leftover temp files of an interrupted write).
-    Clean(CleanArgs),
+    Clean {
+        #[command(flatten)]
+        file: EnvFile,
+    },
 }
 
 #[derive(Debug, Args)]
-struct RunArgs {
-    /// Tenant alpha's base URL.
-    #[arg(long, env = "ALPHA_BASE", default_value = seed::DEFAULT_ALPHA_BASE)]
-    alpha_base: String,
-    /// Tenant beta's base URL.
-    #[arg(long, env = "BETA_BASE", default_value = seed::DEFAULT_BETA_BASE)]
-    beta_base: String,
-    /// Tenant alpha's admin bearer token.
-    #[arg(long, env = "ALPHA_ADMIN_TOKEN", default_value = seed::DEFAULT_ALPHA_ADMIN_TOKEN, hide_env_values = true)]
-    alpha_admin_token: String,
-    /// Tenant beta's admin bearer token.
-    #[arg(long, env = "BETA_ADMIN_TOKEN", default_value = seed::DEFAULT_BETA_ADMIN_TOKEN, hide_env_values = true)]
-    beta_admin_token: String,
-    /// Tenant alpha's org id (X-Molecule-Org-Id).
-    #[arg(long, env = "ALPHA_ORG_ID", default_value = seed::DEFAULT_ALPHA_ORG_ID)]
-    alpha_org_id: String,
-    /// Tenant beta's org id (X-Molecule-Org-Id).
-    #[arg(long, env = "BETA_ORG_ID", default_value = seed::DEFAULT_BETA_ORG_ID)]
-    beta_org_id: String,
-    /// Host header for tenant alpha, when it sits behind a proxy.
-    #[arg(long, env = "ALPHA_HOST")]
-    alpha_host: Option<String>,
-    /// Host header for tenant beta, when it sits behind a proxy.
-    #[arg(long, env = "BETA_HOST")]
-    beta_host: Option<String>,
-    /// cp-stub's base URL as the replays reach it (written as CP_STUB_BASE).
-    #[arg(long, env = "CP_STUB_BASE", default_value = seed::DEFAULT_CP_STUB_BASE)]
-    cp_stub_base: String,
-    /// Env file to write.
-    #[arg(long, env = "SEED_ENV_FILE", default_value = seed::DEFAULT_OUT)]
-    out: PathBuf,
-    /// Overall timeout in seconds (waiting, creating and provisioning together).
-    #[arg(long, env = "SEED_TIMEOUT", default_value_t = seed::DEFAULT_TIMEOUT.as_secs())]
-    timeout: u64,
-    /// Stack id to stamp into the file (random per run when absent).
-    #[arg(long, env = "HARNESS_STACK_ID")]
-    stack_id: Option<String>,
-    /// No progress output (errors are still printed).
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-#[derive(Debug, Args)]
-struct CheckArgs {
-    /// Env file to check.
-    #[arg(long, env = "SEED_ENV_FILE", default_value = seed::DEFAULT_OUT)]
-    env_file: PathBuf,
-    /// Example declaring the keys [default: .seed.env.example beside the env file, else the built-in list].
-    #[arg(long)]
-    example: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct CleanArgs {
-    /// Env file to remove.
-    #[arg(long, alias = "out", env = "SEED_ENV_FILE", default_value = seed::DEFAULT_OUT)]
+struct EnvFile {
+    /// The env file (the one `seed` writes).
+    #[arg(long, alias = "out", env = "SEED_ENV_FILE", default_value = contract::defaults::SEED_ENV_FILE)]
     env_file: PathBuf,
 }
 
@@ -104,37 +58,13 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Check(args)) => check(&args),
-        Some(Command::Clean(args)) => clean(&args),
-        None => run(cli.run),
+        Some(Command::Check { file, example }) => check(file.env_file, example),
+        Some(Command::Clean { file }) => clean(file.env_file),
+        None => run_seed(cli.run.into()),
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let config = seed::Config {
-        alpha: seed::TenantTarget {
-            base: args.alpha_base,
-            admin_token: args.alpha_admin_token,
-            org_id: args.alpha_org_id,
-            host: args.alpha_host,
-        },
-        beta: seed::TenantTarget {
-            base: args.beta_base,
-            admin_token: args.beta_admin_token,
-            org_id: args.beta_org_id,
-            host: args.beta_host,
-        },
-        cp_stub_base: args.cp_stub_base,
-        out: args.out,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        stack_id: args.stack_id,
-        progress: if args.quiet {
-            seed::Progress::Quiet
-        } else {
-            seed::Progress::Auto
-        },
-        ..Default::default()
-    };
+fn run_seed(config: seed::Config) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -148,19 +78,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     match runtime.block_on(seed::run(&config)) {
         Ok(outcome) => {
-            println!(
-                "seed: wrote {} (stack {}, {}; attribution checked by {})",
-                outcome.path.display(),
-                outcome.stack_id,
-                outcome.stamp,
-                match outcome.attribution {
-                    seed::Attribution::Journal => "journal",
-                    seed::Attribution::Counters => "counters",
-                }
-            );
-            for ws in &outcome.workspaces {
-                println!("  {:<13} {}  {}", ws.name, ws.id, ws.instance_id);
-            }
+            println!("seed: {outcome}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -170,28 +88,16 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn check(args: &CheckArgs) -> ExitCode {
-    let example = match &args.example {
-        Some(p) => Some(p.clone()),
-        None => {
-            let dir = args
-                .env_file
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let p = dir.join(".seed.env.example");
-            p.exists().then_some(p)
+fn check(env_file: PathBuf, example: Option<PathBuf>) -> ExitCode {
+    let example = example.or_else(|| seed::default_example(&env_file));
+    match seed::check(&env_file, example.as_deref()) {
+        Ok(report) if report.is_ok() => {
+            print!("{report}");
+            ExitCode::SUCCESS
         }
-    };
-    match seed::check(&args.env_file, example.as_deref()) {
         Ok(report) => {
-            if report.is_ok() {
-                print!("{report}");
-                ExitCode::SUCCESS
-            } else {
-                eprint!("{report}");
-                ExitCode::from(2)
-            }
+            eprint!("{report}");
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("seed check: {e}");
@@ -200,21 +106,10 @@ fn check(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn clean(args: &CleanArgs) -> ExitCode {
-    match seed::clean(&args.env_file) {
+fn clean(env_file: PathBuf) -> ExitCode {
+    match seed::clean(&env_file) {
         Ok(outcome) => {
-            match (outcome.removed, outcome.temps_removed) {
-                (true, 0) => println!("seed: removed {}", args.env_file.display()),
-                (true, n) => println!(
-                    "seed: removed {} and {n} leftover temp file(s)",
-                    args.env_file.display()
-                ),
-                (false, 0) => println!(
-                    "seed: {} did not exist; nothing to remove",
-                    args.env_file.display()
-                ),
-                (false, n) => println!("seed: removed {n} leftover temp file(s)"),
-            }
+            println!("seed: {outcome}");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -13,7 +13,7 @@ fn the_checked_in_example_matches_the_key_table() {
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         actual == expected,
-        ".seed.env.example is out of date with seed/src/keys.rs; run \
+        ".seed.env.example is out of date with contract/src/seed_env.rs; run \
          `UPDATE_SEED_EXAMPLE=1 cargo test -p seed --test example`"
     );
     // Every key is documented by a comment line right above it.
