@@ -11,15 +11,23 @@
 //! `{{FINGERPRINT}}` (this build's contract fingerprint) and `rp-{{RUN}}-N`
 //! (replay ids).
 //!
-//! `UPDATE_GOLDEN=1 cargo test -p replays --test golden` rewrites the
-//! expected files from what the binary printed, with times turned into
-//! `{{*}}`; review the diff before committing.
+//! Each case is its own test (libtest-mimic, `harness = false`), named by
+//! its folder: `cargo test -p replays --test golden -- legacy-shell` runs
+//! one. Outputs are compared with snapbox (`{{*}}` becomes its `[..]`), so
+//! a broken expectation fails that case alone, with a diff.
+//!
+//! `UPDATE_GOLDEN=1` (or snapbox's `SNAPSHOTS=overwrite`) with
+//! `cargo test -p replays --test golden` rewrites the expected files from
+//! what the binary printed, with times turned into `{{*}}`; review the diff
+//! before committing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use contract::admin::FaultSpec;
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,15 +85,8 @@ async fn stale_server() -> String {
     format!("http://{addr}")
 }
 
-fn dead_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
-}
-
 async fn program(base: &str, faults: &[FaultSpec]) {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = test_support::client();
     for f in faults {
         let r = client
             .post(format!("{base}/__/stub/faults"))
@@ -106,7 +107,7 @@ async fn servers() -> Servers {
         stub: cp_stub::start(cfg()).await.unwrap(),
         second: cp_stub::start(cfg()).await.unwrap(),
         stale: stale_server().await,
-        dead: dead_url(),
+        dead: test_support::dead_base(),
     }
 }
 
@@ -153,36 +154,22 @@ fn wildcard_times(s: &str) -> String {
     out
 }
 
-fn line_matches(pattern: &str, line: &str) -> bool {
-    if !pattern.contains("{{*}}") {
-        return pattern == line;
-    }
-    let re: Vec<String> = pattern.split("{{*}}").map(regex::escape).collect();
-    regex::Regex::new(&format!("^{}$", re.join(".*")))
-        .unwrap()
-        .is_match(line)
+/// True when the expected files are to be rewritten instead of compared.
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some()
+        || std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite")
 }
 
-fn compare(what: &str, expected: &str, actual: &str) -> Option<String> {
-    let e: Vec<&str> = expected.lines().collect();
-    let a: Vec<&str> = actual.lines().collect();
-    let mut diff = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (el, al) = (e.get(i).copied(), a.get(i).copied());
-        let ok = matches!((el, al), (Some(p), Some(l)) if line_matches(p, l));
-        if !ok {
-            diff.push_str(&format!(
-                "  line {}:\n    expected: {}\n    actual:   {}\n",
-                i + 1,
-                el.unwrap_or("<none>"),
-                al.unwrap_or("<none>")
-            ));
-            if diff.lines().count() > 30 {
-                break;
-            }
-        }
-    }
-    (!diff.is_empty()).then(|| format!("{what} differs:\n{diff}--- actual {what} ---\n{actual}"))
+/// `actual` against the expected file `what` of case `dir`, in snapbox's
+/// wildcard dialect (`{{*}}` is `[..]`); a diff when they differ.
+fn compare(dir: &Path, what: &str, expected: &str, actual: &str) -> Option<String> {
+    let expected = snapbox::Data::text(expected.replace("{{*}}", "[..]"));
+    snapbox::Assert::new()
+        .normalize_paths(false)
+        .redact_with(snapbox::Redactions::new())
+        .try_eq(Some(&"replays"), snapbox::Data::text(actual), expected)
+        .err()
+        .map(|e| format!("{what} differs from {}:\n{e}", dir.join(what).display()))
 }
 
 fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
@@ -221,7 +208,7 @@ fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
         s.stub.shutdown().await;
         s.second.shutdown().await;
     });
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    if updating() {
         std::fs::write(dir.join("stdout"), wildcard_times(&stdout)).unwrap();
         std::fs::write(dir.join("stderr"), wildcard_times(&stderr)).unwrap();
         std::fs::write(dir.join("exit"), format!("{code}\n")).unwrap();
@@ -241,8 +228,8 @@ fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
             "exit status: expected {want_code}, actual {code}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
         ));
     }
-    problems.extend(compare("stdout", &read("stdout")?, &stdout));
-    problems.extend(compare("stderr", &read("stderr")?, &stderr));
+    problems.extend(compare(dir, "stdout", &read("stdout")?, &stdout));
+    problems.extend(compare(dir, "stderr", &read("stderr")?, &stderr));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -262,39 +249,43 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn golden_cases() {
-    let rt = runtime();
-    let only = std::env::var("GOLDEN_CASE").ok();
+/// The case folders, sorted.
+fn case_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.join("case.toml").is_file())
-        .filter(|p| only.as_deref().is_none_or(|o| p.ends_with(o)))
         .collect();
     dirs.sort();
+    dirs
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let rt = Arc::new(runtime());
+    let dirs = case_dirs();
     assert!(!dirs.is_empty(), "no golden cases found");
-    let mut failures = Vec::new();
-    for d in &dirs {
-        if let Err(e) = run_case(&rt, d) {
-            failures.push(format!(
-                "=== {} ===\n{e}",
-                d.file_name().unwrap().to_string_lossy()
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} golden cases failed:\n{}",
-        failures.len(),
-        dirs.len(),
-        failures.join("\n")
-    );
+    let mut trials: Vec<Trial> = dirs
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let rt = Arc::clone(&rt);
+            Trial::test(name, move || run_case(&rt, &dir).map_err(Failed::from))
+        })
+        .collect();
+    trials.push(Trial::test("junit_and_json_reports_parse_back", || {
+        junit_and_json_reports_parse_back();
+        Ok(())
+    }));
+    trials.push(Trial::test("parallel_jobs_keep_exact_counters", || {
+        parallel_jobs_keep_exact_counters();
+        Ok(())
+    }));
+    libtest_mimic::run(&args, trials).exit();
 }
 
 /// The reports, parsed back: JUnit with quick-junit's reader, JSON with serde.
-#[test]
 fn junit_and_json_reports_parse_back() {
     let rt = runtime();
     let s = rt.block_on(servers());
@@ -402,7 +393,6 @@ fn junit_and_json_reports_parse_back() {
 
 /// `--jobs 4` over replays that assert exact counters while others hammer
 /// the same routes: every exact assertion holds, every time (incident D11).
-#[test]
 fn parallel_jobs_keep_exact_counters() {
     let rt = runtime();
     let s = rt.block_on(servers());
