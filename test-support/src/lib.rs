@@ -6,7 +6,8 @@
 //! Tests import the cross-cutting helpers from the crate root and the
 //! helpers of one server from its module:
 //!
-//! ```ignore
+//! ```
+//! # #![allow(unused_imports)]
 //! use test_support::stub::*; // cp-stub: start, provision, state, faults
 //! use test_support::*;       // client, assert_valid, raw sockets, fakes
 //! ```
