@@ -32,13 +32,17 @@
 //!
 //! Only local images are used: the tests check that each image is present
 //! before starting it, so nothing is ever pulled. Without Docker or without
-//! the images the tests fail with a message naming the fix; set
-//! `CP_HARNESS_SKIP_DOCKER=1` to skip them instead (loudly). Image tags
+//! the images the tests fail with a message naming the fix; with
+//! `CP_HARNESS_SKIP_DOCKER=1` they show as `ignored` instead (the reason on
+//! each test's line, "N ignored" in the summary, a banner on stderr), never
+//! as passed. Image tags
 //! follow compose.yml: `CP_STUB_IMAGE` (default `cp-harness/cp-stub:local`)
 //! and `TENANT_DOUBLE_IMAGE` (default `cp-harness/tenant-double:local`).
 //!
 //! # Layout
 //!
-//! - `tests/images.rs` — the tests and their preflight (Docker, images).
+//! - `tests/images.rs` — the tests, their preflight (Docker, images) and
+//!   their libtest-mimic harness (`harness = false`: a test is ignored at
+//!   run time, with its reason, when it cannot run).
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

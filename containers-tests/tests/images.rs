@@ -1,18 +1,26 @@
 //! The cp-harness images under testcontainers. See the crate docs (src/lib.rs)
 //! for what is checked and what is needed (Docker + `docker/build-images.sh`).
+//!
+//! A libtest-mimic harness (`harness = false`): each test checks Docker and
+//! its images when it runs, and shows as `ignored` with the reason under
+//! `CP_HARNESS_SKIP_DOCKER=1` when they are missing (fails otherwise).
 
+use std::future::Future;
 use std::io::Write;
 use std::process::Command;
+use std::sync::Once;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use contract::admin::{StubState, VersionInfo, ADMIN_PREFIX};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::{json, Value};
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
-/// Set to `1` to skip (loudly) when Docker or the images are missing.
+/// Set to `1` to have the tests show as ignored (with the reason) when
+/// Docker or the images are missing.
 const SKIP_VAR: &str = "CP_HARNESS_SKIP_DOCKER";
 const STUB_PORT: u16 = 9090;
 const TENANT_PORT: u16 = 8080;
@@ -40,11 +48,10 @@ fn tenant_image() -> (String, String) {
     image_ref("TENANT_DOUBLE_IMAGE", "cp-harness/tenant-double:local")
 }
 
-/// True when Docker answers and every image is present locally (so nothing
-/// is ever pulled). Otherwise: a loud skip under `CP_HARNESS_SKIP_DOCKER=1`,
-/// else a panic naming the fix.
-fn preflight(images: &[(String, String)]) -> bool {
-    let problem = match Command::new("docker")
+/// What keeps the tests from running: Docker does not answer or an image
+/// is not present locally (so nothing is ever pulled).
+fn missing(images: &[(String, String)]) -> Option<String> {
+    match Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
     {
@@ -62,26 +69,107 @@ fn preflight(images: &[(String, String)]) -> bool {
             (!present)
                 .then(|| format!("the image {reference} is not built (these tests never pull)"))
         }),
+    }
+}
+
+/// Run the test when Docker and `images` are there. Otherwise: ignored
+/// with the reason under `CP_HARNESS_SKIP_DOCKER=1` (and a banner on
+/// stderr), else a failure naming the fix.
+fn preflight(images: &[(String, String)]) -> Result<Option<Completion>, Failed> {
+    let Some(problem) = missing(images) else {
+        return Ok(None);
     };
-    match problem {
-        None => true,
-        Some(problem) if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") => {
-            // Straight to the process's stderr: libtest captures eprintln!,
-            // and a skip must be seen.
+    if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+        static BANNER: Once = Once::new();
+        BANNER.call_once(|| {
             let _ = writeln!(
                 std::io::stderr(),
                 "\n!!!! containers-tests SKIPPED ({SKIP_VAR}=1): {problem}\n\
                  !!!! the images were NOT tested; run docker/build-images.sh with Docker up to test them\n"
             );
-            false
-        }
-        Some(problem) => panic!(
-            "{problem}.\n\
-             Fix: start Docker, then run `docker/build-images.sh` (builds the images from this \
-             checkout with no registry), then rerun the tests.\n\
-             To skip the container tests instead, set {SKIP_VAR}=1."
-        ),
+        });
+        // The summary line gets the gist; the banner has the details.
+        let gist = problem.split(" (").next().unwrap_or(&problem);
+        return Ok(Some(Completion::ignored_with(format!(
+            "{SKIP_VAR}=1: {gist}"
+        ))));
     }
+    Err(format!(
+        "{problem}.\n\
+         Fix: start Docker, then run `docker/build-images.sh` (builds the images from this \
+         checkout with no registry), then rerun the tests.\n\
+         To skip the container tests instead, set {SKIP_VAR}=1."
+    )
+    .into())
+}
+
+/// A trial that needs `images`: preflight, then `test` on its own Tokio
+/// runtime (as `#[tokio::test]` would).
+fn trial<F>(name: &str, images: fn() -> Vec<(String, String)>, test: fn() -> F) -> Trial
+where
+    F: Future<Output = ()> + 'static,
+{
+    Trial::ignorable_test(name, move || {
+        if let Some(skipped) = preflight(&images())? {
+            return Ok(skipped);
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(test());
+        Ok(Completion::Completed)
+    })
+}
+
+fn stub_only() -> Vec<(String, String)> {
+    vec![stub_image()]
+}
+
+fn stub_and_tenant() -> Vec<(String, String)> {
+    vec![stub_image(), tenant_image()]
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = vec![
+        trial(
+            "stub_image_starts_healthy_and_serves_this_checkouts_contract",
+            stub_only,
+            stub_image_starts_healthy_and_serves_this_checkouts_contract,
+        ),
+        trial(
+            "stub_in_container_answers_every_contract_route",
+            stub_only,
+            stub_in_container_answers_every_contract_route,
+        ),
+        trial(
+            "stub_is_reachable_by_name_from_another_container",
+            stub_only,
+            stub_is_reachable_by_name_from_another_container,
+        ),
+        trial(
+            "stub_is_configured_through_the_environment",
+            stub_only,
+            stub_is_configured_through_the_environment,
+        ),
+        trial(
+            "stub_rejects_a_bad_setting_with_exit_code_2",
+            stub_only,
+            stub_rejects_a_bad_setting_with_exit_code_2,
+        ),
+        trial(
+            "stub_stops_on_sigterm_within_two_seconds",
+            stub_only,
+            stub_stops_on_sigterm_within_two_seconds,
+        ),
+        trial(
+            "tenant_double_provisions_through_the_stub_container_by_name",
+            stub_and_tenant,
+            tenant_double_provisions_through_the_stub_container_by_name,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit();
 }
 
 /// A name no other test run uses (containers and networks are global).
@@ -189,11 +277,7 @@ async fn stop_within_two_seconds(container: &ContainerAsync<GenericImage>) -> Op
 
 // ------------------------------------------------------------------ cp-stub
 
-#[tokio::test]
 async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     // start() returns only once Docker reports the container healthy.
     let stub = stub_request()
         .start()
@@ -217,11 +301,7 @@ async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
     );
 }
 
-#[tokio::test]
 async fn stub_in_container_answers_every_contract_route() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     let stub = stub_request()
         .start()
         .await
@@ -282,11 +362,7 @@ async fn stub_in_container_answers_every_contract_route() {
     assert_eq!(state.org_calls(org, contract::RouteId::Provision), 1);
 }
 
-#[tokio::test]
 async fn stub_is_reachable_by_name_from_another_container() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     // As in compose: a user-defined network, peers call http://<name>:9090.
     // The probe is the stub image's own static binary, so this also checks
     // that static glibc resolves names through Docker's DNS in FROM scratch.
@@ -315,11 +391,7 @@ async fn stub_is_reachable_by_name_from_another_container() {
     }
 }
 
-#[tokio::test]
 async fn stub_is_configured_through_the_environment() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     // Another port and instance prefix. The image's healthcheck reads PORT
     // too, so "healthy" already shows both ends follow the variable.
     let port = 9191;
@@ -340,11 +412,7 @@ async fn stub_is_configured_through_the_environment() {
     assert_eq!(body["instance_id"], json!("i-custom-ws-env"), "{body}");
 }
 
-#[tokio::test]
 async fn stub_rejects_a_bad_setting_with_exit_code_2() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     let (image, tag) = stub_image();
     let started = GenericImage::new(image, tag)
         .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(2)))
@@ -357,11 +425,7 @@ async fn stub_rejects_a_bad_setting_with_exit_code_2() {
     }
 }
 
-#[tokio::test]
 async fn stub_stops_on_sigterm_within_two_seconds() {
-    if !preflight(&[stub_image()]) {
-        return;
-    }
     let stub = stub_request()
         .start()
         .await
@@ -382,11 +446,7 @@ async fn stub_stops_on_sigterm_within_two_seconds() {
 
 // ------------------------------------------------------------------ tenant-double
 
-#[tokio::test]
 async fn tenant_double_provisions_through_the_stub_container_by_name() {
-    if !preflight(&[stub_image(), tenant_image()]) {
-        return;
-    }
     let network = unique("net");
     let stub_name = unique("cp-stub");
     let stub = stub_request()

@@ -2,13 +2,11 @@
 //! filters and bound, version, contract, openapi — and exact counters
 //! under concurrency.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use cp_stub::Config;
 use serde_json::{json, Value};
+use test_support::{stub::*, *};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_has_every_legacy_counter_and_the_legacy_path_serves_it() {

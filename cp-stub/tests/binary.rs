@@ -2,8 +2,6 @@
 //! with a message naming the file, field and reason, graceful SIGTERM,
 //! and the `healthcheck` subcommand.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -11,10 +9,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::Command as AssertCommand;
-use common::*;
 use cp_stub::{ConfigError, Settings};
 use predicates::prelude::*;
 use serde_json::{json, Value};
+use test_support::{stub::*, *};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cp-stub");
 

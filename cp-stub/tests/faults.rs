@@ -1,12 +1,10 @@
 //! Programmed faults: status, body, headers, delay, dropped connection,
 //! `times` disarming, org scope, `*`, listing, deleting and clearing.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::{json, Value};
+use test_support::{stub::*, *};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_fault_for_n_calls_then_disarms() {

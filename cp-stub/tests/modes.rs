@@ -2,11 +2,9 @@
 //! auth enforcement (401 naming the header, never the value) and secret
 //! redaction in the journal and the log.
 
-mod common;
-
-use common::*;
 use cp_stub::{AdminToken, Config, LogFormat};
 use serde_json::{json, Value};
+use test_support::{stub::*, *};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn violations_are_recorded_and_the_call_served_when_not_strict() {

@@ -2,13 +2,11 @@
 //! garbage request lines, invalid UTF-8, headers that never finish. After
 //! each, the server keeps serving.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use cp_stub::Config;
 use serde_json::Value;
+use test_support::{stub::*, *};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

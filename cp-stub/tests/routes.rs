@@ -2,14 +2,12 @@
 //! validates against the contract (incidents D1 and D3 cannot ship from
 //! the stub itself).
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
 use cp_stub::Config;
 use reqwest::Method;
 use serde_json::{json, Value};
+use test_support::{stub::*, *};
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 

@@ -11,17 +11,24 @@
 //! `{{FINGERPRINT}}` (this build's contract fingerprint) and `rp-{{RUN}}-N`
 //! (replay ids).
 //!
-//! `UPDATE_GOLDEN=1 cargo test -p replays --test golden` rewrites the
-//! expected files from what the binary printed, with times turned into
-//! `{{*}}`; review the diff before committing.
+//! Each case is its own test (libtest-mimic, `harness = false`), named by
+//! its folder: `cargo test -p replays --test golden -- legacy-shell` runs
+//! one. Outputs are compared with snapbox (`{{*}}` becomes its `[..]`), so
+//! a broken expectation fails that case alone, with a diff.
+//!
+//! `UPDATE_GOLDEN=1` (or snapbox's `SNAPSHOTS=overwrite`) with
+//! `cargo test -p replays --test golden` rewrites the expected files from
+//! what the binary printed, with times turned into `{{*}}`; review the diff
+//! before committing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use contract::admin::FaultSpec;
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, Deserialize, Default)]
@@ -77,15 +84,8 @@ async fn stale_server() -> String {
     format!("http://{addr}")
 }
 
-fn dead_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
-}
-
 async fn program(base: &str, faults: &[FaultSpec]) {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = test_support::client();
     for f in faults {
         let r = client
             .post(format!("{base}/__/stub/faults"))
@@ -106,7 +106,7 @@ async fn servers() -> Servers {
         stub: cp_stub::start(cfg()).await.unwrap(),
         second: cp_stub::start(cfg()).await.unwrap(),
         stale: stale_server().await,
-        dead: dead_url(),
+        dead: test_support::dead_base(),
     }
 }
 
@@ -153,36 +153,22 @@ fn wildcard_times(s: &str) -> String {
     out
 }
 
-fn line_matches(pattern: &str, line: &str) -> bool {
-    if !pattern.contains("{{*}}") {
-        return pattern == line;
-    }
-    let re: Vec<String> = pattern.split("{{*}}").map(regex::escape).collect();
-    regex::Regex::new(&format!("^{}$", re.join(".*")))
-        .unwrap()
-        .is_match(line)
+/// True when the expected files are to be rewritten instead of compared.
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some()
+        || std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite")
 }
 
-fn compare(what: &str, expected: &str, actual: &str) -> Option<String> {
-    let e: Vec<&str> = expected.lines().collect();
-    let a: Vec<&str> = actual.lines().collect();
-    let mut diff = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (el, al) = (e.get(i).copied(), a.get(i).copied());
-        let ok = matches!((el, al), (Some(p), Some(l)) if line_matches(p, l));
-        if !ok {
-            diff.push_str(&format!(
-                "  line {}:\n    expected: {}\n    actual:   {}\n",
-                i + 1,
-                el.unwrap_or("<none>"),
-                al.unwrap_or("<none>")
-            ));
-            if diff.lines().count() > 30 {
-                break;
-            }
-        }
-    }
-    (!diff.is_empty()).then(|| format!("{what} differs:\n{diff}--- actual {what} ---\n{actual}"))
+/// `actual` against the expected file `what` of case `dir`, in snapbox's
+/// wildcard dialect (`{{*}}` is `[..]`); a diff when they differ.
+fn compare(dir: &Path, what: &str, expected: &str, actual: &str) -> Option<String> {
+    let expected = snapbox::Data::text(expected.replace("{{*}}", "[..]"));
+    snapbox::Assert::new()
+        .normalize_paths(false)
+        .redact_with(snapbox::Redactions::new())
+        .try_eq(Some(&"replays"), snapbox::Data::text(actual), expected)
+        .err()
+        .map(|e| format!("{what} differs from {}:\n{e}", dir.join(what).display()))
 }
 
 fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
@@ -221,7 +207,7 @@ fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
         s.stub.shutdown().await;
         s.second.shutdown().await;
     });
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    if updating() {
         std::fs::write(dir.join("stdout"), wildcard_times(&stdout)).unwrap();
         std::fs::write(dir.join("stderr"), wildcard_times(&stderr)).unwrap();
         std::fs::write(dir.join("exit"), format!("{code}\n")).unwrap();
@@ -241,8 +227,8 @@ fn run_case(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<(), String> {
             "exit status: expected {want_code}, actual {code}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
         ));
     }
-    problems.extend(compare("stdout", &read("stdout")?, &stdout));
-    problems.extend(compare("stderr", &read("stderr")?, &stderr));
+    problems.extend(compare(dir, "stdout", &read("stdout")?, &stdout));
+    problems.extend(compare(dir, "stderr", &read("stderr")?, &stderr));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -262,210 +248,30 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn golden_cases() {
-    let rt = runtime();
-    let only = std::env::var("GOLDEN_CASE").ok();
+/// The case folders, sorted.
+fn case_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.join("case.toml").is_file())
-        .filter(|p| only.as_deref().is_none_or(|o| p.ends_with(o)))
         .collect();
     dirs.sort();
-    assert!(!dirs.is_empty(), "no golden cases found");
-    let mut failures = Vec::new();
-    for d in &dirs {
-        if let Err(e) = run_case(&rt, d) {
-            failures.push(format!(
-                "=== {} ===\n{e}",
-                d.file_name().unwrap().to_string_lossy()
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} golden cases failed:\n{}",
-        failures.len(),
-        dirs.len(),
-        failures.join("\n")
-    );
+    dirs
 }
 
-/// The reports, parsed back: JUnit with quick-junit's reader, JSON with serde.
-#[test]
-fn junit_and_json_reports_parse_back() {
-    let rt = runtime();
-    let s = rt.block_on(servers());
-    let tmp = tempfile::tempdir().unwrap();
-    let junit = tmp.path().join("junit.xml");
-    let json = tmp.path().join("report.json");
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
-        .current_dir(golden_dir().join("every-result-kind"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CP_STUB_BASE", s.stub.base_url())
-        .args(["run", "--dir", "replays", "--junit"])
-        .arg(&junit)
-        .arg("--json")
-        .arg(&json)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-
-    let report =
-        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
-            .unwrap();
-    assert_eq!(report.test_suites.len(), 1);
-    let suite = &report.test_suites[0];
-    assert_eq!(suite.name.as_str(), "replays");
-    let by_name: BTreeMap<&str, &quick_junit::TestCase> = suite
-        .test_cases
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    use quick_junit::{NonSuccessKind, TestCaseStatus};
-    assert!(matches!(
-        by_name["kind-pass"].status,
-        TestCaseStatus::Success { .. }
-    ));
-    match &by_name["kind-fail"].status {
-        TestCaseStatus::NonSuccess {
-            kind: NonSuccessKind::Failure,
-            message,
-            description,
-            ..
-        } => {
-            assert!(message.as_ref().unwrap().as_str().contains("status is 418"));
-            let text = description.as_ref().unwrap().as_str();
-            assert!(text.contains("reproduce: curl -sS -i"), "{text}");
-            assert!(
-                text.contains("[this replay]"),
-                "journal slice in the failure: {text}"
-            );
-        }
-        other => panic!("kind-fail: {other:?}"),
-    }
-    assert!(matches!(
-        by_name["kind-error"].status,
-        TestCaseStatus::NonSuccess {
-            kind: NonSuccessKind::Error,
-            ..
-        }
-    ));
-    assert!(
-        matches!(&by_name["kind-xpass"].status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, ty: Some(t), .. } if t.as_str() == "XPASS")
-    );
-    assert!(matches!(
-        &by_name["kind-skip"].status,
-        TestCaseStatus::Skipped { .. }
-    ));
-    assert!(
-        matches!(&by_name["kind-xfail"].status, TestCaseStatus::Skipped { ty: Some(t), .. } if t.as_str() == "xfail")
-    );
-
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(doc["exit_code"], 1);
-    assert_eq!(doc["summary"]["total"], 6);
-    assert_eq!(doc["counts"]["xpass"], 1);
-    let outcomes: BTreeMap<String, String> = doc["replays"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap().to_string(),
-            )
+fn main() {
+    let args = Arguments::from_args();
+    let rt = Arc::new(runtime());
+    let dirs = case_dirs();
+    assert!(!dirs.is_empty(), "no golden cases found");
+    let trials: Vec<Trial> = dirs
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let rt = Arc::clone(&rt);
+            Trial::test(name, move || run_case(&rt, &dir).map_err(Failed::from))
         })
         .collect();
-    assert_eq!(outcomes["kind-fail"], "FAIL");
-    assert_eq!(outcomes["kind-xfail"], "XFAIL");
-    let fail = doc["replays"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "kind-fail")
-        .unwrap();
-    assert!(fail["bundle"]["curl"]
-        .as_str()
-        .unwrap()
-        .starts_with("curl "));
-    assert_eq!(fail["steps"][0]["checks"][0]["expected"], "418");
-    rt.block_on(async {
-        s.stub.shutdown().await;
-        s.second.shutdown().await;
-    });
-}
-
-/// `--jobs 4` over replays that assert exact counters while others hammer
-/// the same routes: every exact assertion holds, every time (incident D11).
-#[test]
-fn parallel_jobs_keep_exact_counters() {
-    let rt = runtime();
-    let s = rt.block_on(servers());
-    let dir = tempfile::tempdir().unwrap();
-    for i in 0..6 {
-        std::fs::write(
-            dir.path().join(format!("exact-{i}.toml")),
-            format!(
-                r#"name = "exact-{i}"
-[[step]]
-name = "provision"
-request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "w-${{REPLAY_ID}}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
-expect.status = 201
-expect.counters = [{{ counter = "provision_calls", delta = 1 }}, {{ counter = "total_requests", delta = 1 }}]
-[[step]]
-name = "config"
-request = {{ url = "${{CP_STUB_BASE}}/cp/tenants/config", headers = {{ "X-Molecule-Org-Id" = "org-shared" }} }}
-expect.counters = [{{ counter = "tenants_config_calls", delta = 1 }}, {{ counter = "provision_calls", delta = 1, since = "provision" }}]
-"#
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join(format!("noise-{i}.toml")),
-            format!(
-                r#"name = "noise-{i}"
-requires = ["CP_STUB_BASE"]
-[[step]]
-request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "n-{i}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
-expect.status = 201
-[[step]]
-request = {{ url = "${{CP_STUB_BASE}}/cp/tenants/config", headers = {{ "X-Molecule-Org-Id" = "org-shared" }} }}
-expect.status = 200
-[[step]]
-request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "m-{i}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
-expect.status = 201
-"#
-            ),
-        )
-        .unwrap();
-    }
-    for round in 0..3 {
-        let json = dir.path().join(format!("r{round}.json"));
-        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("CP_STUB_BASE", s.stub.base_url())
-            .args(["run", "-q", "--jobs", "4", "--dir"])
-            .arg(dir.path())
-            .arg("--json")
-            .arg(&json)
-            .timeout(Duration::from_secs(60))
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "round {round}:\n{stdout}");
-        assert!(
-            stdout.contains("Replay summary: 12 passed, 0 failed, 0 skipped (of 12 total)"),
-            "{stdout}"
-        );
-    }
-    rt.block_on(async {
-        s.stub.shutdown().await;
-        s.second.shutdown().await;
-    });
+    libtest_mimic::run(&args, trials).exit();
 }

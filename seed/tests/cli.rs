@@ -2,14 +2,12 @@
 //! `clean`, a full run against an embedded stack with the input precedence
 //! flags > env > `.env`, and exit codes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use common::*;
 use predicates::prelude::*;
+use test_support::{stack::*, *};
 
 fn repo_example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../.seed.env.example")

@@ -1,16 +1,14 @@
 //! `seed::run` against an embedded stack (cp-stub + two tenant-doubles on
 //! ephemeral ports): the keys, mode 0600, atomicity, and each error path.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
 use contract::admin::FaultSpec;
 use serde_json::Value;
+use test_support::{stack::*, *};
 
 fn read_vars(path: &std::path::Path) -> BTreeMap<String, String> {
     seed::read_env_file(path).unwrap().into_iter().collect()

@@ -1,10 +1,8 @@
 //! The tenant API: health, workspaces, restart (202/404/401, coalescing),
 //! delete through the CP, and the tenant guard.
 
-mod common;
-
-use common::*;
 use serde_json::{json, Value};
+use test_support::{tenant::*, *};
 
 async fn tenant_on(cp: &FakeCp) -> tenant_double::Tenant {
     tenant_double::start(config_from(&[

@@ -1,10 +1,8 @@
 //! The CP client as the real tenant's, against a scripted fake CP: env
 //! order, the 201 rule, retries, config refresh, headers and body.
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use test_support::{tenant::*, *};
 
 #[tokio::test]
 async fn cp_provision_url_wins_for_provision_but_not_for_config() {

@@ -3,13 +3,11 @@
 //! error, D1), headers and org attribution in the stub's journal (D4),
 //! restart and coalescing as counted by the stub.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use contract::admin::{FaultSpec, JournalPage, StubState};
 use serde_json::{json, Value};
+use test_support::{tenant::*, *};
 
 async fn stub() -> cp_stub::Stub {
     cp_stub::start(cp_stub::Config {

@@ -1,103 +1,22 @@
-//! Helpers shared by the integration tests: real stubs on 127.0.0.1
-//! ephemeral ports, a proxy-free client, schema checks and raw sockets.
-#![allow(dead_code)]
+//! Raw sockets: bytes no well-behaved client sends, and answers read as
+//! bytes.
 
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use cp_stub::{Config, LogFormat, LogSink, Stub};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub async fn start(config: Config) -> Stub {
-    cp_stub::start(Config { port: 0, ..config })
-        .await
-        .expect("stub starts")
-}
-
-pub async fn start_default() -> Stub {
-    start(Config::default()).await
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
-/// A log sink that keeps every line, and the lines.
-pub fn capture_logs(format: LogFormat) -> (Config, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let keep = lines.clone();
-    let config = Config {
-        log_format: format,
-        log_sink: Some(LogSink::new(move |l| {
-            keep.lock().unwrap().push(l.to_string())
-        })),
-        ..Config::default()
-    };
-    (config, lines)
-}
-
-/// Fails the test with every violation when `value` breaks schema `name`.
-pub fn assert_valid(name: contract::SchemaId, value: &Value, what: &str) {
-    let violations = contract::validate(name, value).expect("known schema");
-    assert!(
-        violations.is_empty(),
-        "{what}: body breaks contract schema `{name}`: {violations:?}\nbody: {value}"
-    );
-}
-
-pub fn provision_body(org: &str, ws: &str) -> Value {
-    contract::example_request(contract::route(contract::RouteId::Provision), org, ws).unwrap()
-}
-
-pub async fn provision(c: &reqwest::Client, base: &str, org: &str, ws: &str) -> reqwest::Response {
-    c.post(format!("{base}/cp/workspaces/provision"))
-        .json(&provision_body(org, ws))
-        .send()
-        .await
-        .expect("provision request")
-}
-
-pub async fn get_json(c: &reqwest::Client, url: &str) -> Value {
-    let r = c.get(url).send().await.expect("GET");
-    assert!(r.status().is_success(), "GET {url}: {}", r.status());
-    r.json().await.expect("JSON")
-}
-
-pub async fn state(c: &reqwest::Client, base: &str) -> contract::admin::StubState {
-    let v = get_json(c, &format!("{base}/__/stub/state")).await;
-    serde_json::from_value(v).expect("StubState")
-}
-
-pub async fn journal(c: &reqwest::Client, base: &str, query: &str) -> contract::admin::JournalPage {
-    let v = get_json(c, &format!("{base}/__/stub/requests{query}")).await;
-    serde_json::from_value(v).expect("JournalPage")
-}
-
-pub async fn add_fault(c: &reqwest::Client, base: &str, spec: Value) -> contract::admin::Fault {
-    let r = c
-        .post(format!("{base}/__/stub/faults"))
-        .json(&spec)
-        .send()
-        .await
-        .expect("add fault");
-    assert_eq!(r.status().as_u16(), 201, "fault {spec} refused");
-    r.json().await.expect("Fault")
-}
-
 /// Write `request` on a fresh connection and read until EOF, error or
 /// `timeout`. Returns what was read.
-pub async fn raw(addr: std::net::SocketAddr, request: &[u8], timeout: Duration) -> Vec<u8> {
+pub async fn raw(addr: SocketAddr, request: &[u8], timeout: Duration) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(request).await.expect("write");
     read_until_close(&mut s, timeout).await
 }
 
+/// Read until EOF, error or `timeout`; returns what was read.
 pub async fn read_until_close(s: &mut TcpStream, timeout: Duration) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = tokio::time::timeout(timeout, async {
@@ -113,37 +32,30 @@ pub async fn read_until_close(s: &mut TcpStream, timeout: Duration) -> Vec<u8> {
     out
 }
 
+/// The status code of a raw HTTP answer.
 pub fn status_of(raw: &[u8]) -> Option<u16> {
     let text = String::from_utf8_lossy(raw);
     text.lines().next()?.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The JSON body of a raw HTTP answer (`null` when there is none).
 pub fn body_of(raw: &[u8]) -> Value {
     let text = String::from_utf8_lossy(raw);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     serde_json::from_str(body).unwrap_or(json!(null))
 }
 
-pub async fn assert_still_serving(c: &reqwest::Client, base: &str) {
-    let r = c
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .expect("healthz after");
-    assert_eq!(r.status().as_u16(), 200);
-    let r = provision(c, base, "org-after", "ws-after").await;
-    assert_eq!(r.status().as_u16(), 201);
-}
-
 /// A minimal keep-alive HTTP/1.1 client over one connection: cheap enough
 /// in a debug build to send tens of thousands of requests.
+#[derive(Debug)]
 pub struct RawConn {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl RawConn {
-    pub async fn connect(addr: std::net::SocketAddr) -> Self {
+    /// Connect to `addr`.
+    pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).unwrap();
         RawConn {
