@@ -5,7 +5,7 @@ use contract::Route;
 
 /// What a counter name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CounterKind {
+pub(crate) enum CounterKind {
     /// A route's calls: its legacy name (`provision_calls`) or its id (`provision`).
     Route(&'static Route),
     /// Every non-admin request (`total_requests`).
@@ -20,7 +20,7 @@ pub enum CounterKind {
 
 impl CounterKind {
     /// Parse a counter name; the error lists the valid names.
-    pub fn parse(name: &str) -> Result<CounterKind, String> {
+    pub(crate) fn parse(name: &str) -> Result<CounterKind, String> {
         if let Some(r) = contract::ROUTES
             .iter()
             .find(|r| r.counter == name || r.id.as_str() == name)
@@ -48,12 +48,12 @@ impl CounterKind {
     }
 
     /// Whether the stub counts it per caller org.
-    pub fn per_org(self) -> bool {
+    pub(crate) fn per_org(self) -> bool {
         matches!(self, CounterKind::Route(_))
     }
 
     /// The counter's value in a state, for one org or overall.
-    pub fn value(self, state: &StubState, org: Option<&str>) -> u64 {
+    pub(crate) fn value(self, state: &StubState, org: Option<&str>) -> u64 {
         match (self, org) {
             (CounterKind::Route(r), Some(org)) => state.org_calls(org, r.id),
             (CounterKind::Route(r), None) => state
@@ -73,7 +73,7 @@ impl CounterKind {
 }
 
 /// Render a signed delta as `+1`, `0`, `-2`.
-pub fn signed(delta: i64) -> String {
+pub(crate) fn signed(delta: i64) -> String {
     if delta > 0 {
         format!("+{delta}")
     } else {

@@ -12,7 +12,7 @@ use super::request::Response;
 use super::vars::Scope;
 
 /// Check status, headers, body text, schema and JSON paths.
-pub fn check_response(
+pub(crate) fn check_response(
     e: &Expect,
     resp: &Response,
     scope: &Scope<'_>,
@@ -58,7 +58,7 @@ pub fn check_response(
 }
 
 /// A `because` text with its variables filled in (as written when one has no value).
-pub fn expand_because(text: &str, scope: &Scope<'_>) -> String {
+pub(crate) fn expand_because(text: &str, scope: &Scope<'_>) -> String {
     scope.expand(text).unwrap_or_else(|_| text.to_string())
 }
 
@@ -160,7 +160,7 @@ fn check_header(
 }
 
 /// Compact JSON for messages.
-pub fn show(v: &Value) -> String {
+pub(crate) fn show(v: &Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 200 {
         format!("{}…", s.chars().take(200).collect::<String>())
@@ -170,7 +170,7 @@ pub fn show(v: &Value) -> String {
 }
 
 /// JSON equality where numbers compare by value (`1 == 1.0`).
-pub fn json_eq(a: &Value, b: &Value) -> bool {
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
             (Some(i), Some(j)) => i == j,
@@ -329,7 +329,6 @@ mod tests {
     use super::*;
     use crate::format::parse_toml;
     use crate::runner::vars::{EnvFile, Resolver};
-    use std::time::Duration;
 
     fn resp(status: u16, body: &str) -> Response {
         Response {
@@ -337,7 +336,6 @@ mod tests {
             headers: vec![("content-type".into(), "application/json".into())],
             text: body.into(),
             json: serde_json::from_str(body).ok(),
-            elapsed: Duration::ZERO,
         }
     }
 

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// A duration as written in a replay file or on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Dur(pub Duration);
+pub(crate) struct Dur(pub Duration);
 
 impl Dur {
     /// The wrapped duration.
-    pub fn get(self) -> Duration {
+    pub(crate) fn get(self) -> Duration {
         self.0
     }
 }
@@ -47,7 +47,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Render a duration the way it is best written back (`250ms`, `10s`, `1.5s`).
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 || ms % 1000 != 0 && ms < 10_000 && ms % 100 != 0 {
         format!("{ms}ms")

@@ -1,17 +1,17 @@
 //! The engine: select replays, preflight them, schedule them over `--jobs`
 //! workers with the shared/exclusive lock, run, report.
 
-pub mod bundle;
-pub mod capture;
-pub mod counters;
-pub mod expect;
-pub mod poll;
-pub mod preflight;
-pub mod replay;
-pub mod request;
-pub mod shell;
-pub mod stub;
-pub mod vars;
+pub(crate) mod bundle;
+pub(crate) mod capture;
+pub(crate) mod counters;
+pub(crate) mod expect;
+pub(crate) mod poll;
+pub(crate) mod preflight;
+pub(crate) mod replay;
+pub(crate) mod request;
+pub(crate) mod shell;
+pub(crate) mod stub;
+pub(crate) mod vars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -118,7 +118,7 @@ pub enum RunError {
 
 /// State shared by every replay of a run.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub(crate) client: reqwest::Client,
     pub(crate) resolver: Resolver,
     pub(crate) replay_timeout: Duration,
@@ -129,9 +129,10 @@ pub struct Ctx {
     rerun: String,
 }
 
-/// Either half of the run lock.
+/// Either half of the run lock, held (never read) until the replay ends.
 #[derive(Debug)]
-pub enum Guard<'a> {
+#[allow(dead_code)]
+pub(crate) enum Guard<'a> {
     /// Shared with other non-exclusive replays.
     Shared(RwLockReadGuard<'a, ()>),
     /// Alone.
@@ -173,12 +174,12 @@ impl Ctx {
 /// A replay execution in progress, for [`finish`].
 #[derive(Debug)]
 pub(crate) struct Execution {
-    pub report: ReplayReport,
-    pub stub: Option<StubClient>,
-    pub start_seq: Option<u64>,
-    pub started_ms: u64,
-    pub failing: Option<Prepared>,
-    pub replay_id: String,
+    pub(crate) report: ReplayReport,
+    pub(crate) stub: Option<StubClient>,
+    pub(crate) start_seq: Option<u64>,
+    pub(crate) started_ms: u64,
+    pub(crate) failing: Option<Prepared>,
+    pub(crate) replay_id: String,
 }
 
 /// Apply `xfail`, and attach the failure bundle to failures.
@@ -275,10 +276,7 @@ pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
 
 /// [`run`] of replays already [`select`]ed with the same options (the gate
 /// selects before any stack starts, and does not read the files twice).
-pub(crate) async fn run_selected(
-    opts: &RunOptions,
-    replays: Vec<Replay>,
-) -> Result<Summary, RunError> {
+pub async fn run_selected(opts: &RunOptions, replays: Vec<Replay>) -> Result<Summary, RunError> {
     run_inner(opts, Some(replays)).await
 }
 
@@ -377,7 +375,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
 
 /// The end of every run: the summary on stdout (unless `print` is off),
 /// then the reports.
-pub(crate) fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+pub fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     if opts.print {
         print!("{}", render_summary(summary));
         let _ = std::io::stdout().flush();
