@@ -1,5 +1,10 @@
 //! Durations in replay files: `"10s"`, `"250ms"`, `"2m"`, `"1.5s"`, or an
 //! integer number of seconds.
+//!
+//! Not `humantime::parse_duration`: it rejects fractions (`1.5s`) and bare
+//! numbers (`GATE_UP_TIMEOUT=120`), accepts units a replay has no use for
+//! (`5h`, `3days`), has no 24 h ceiling, and words its errors differently
+//! from what `check` prints today.
 
 use std::fmt;
 use std::time::Duration;

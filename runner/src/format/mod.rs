@@ -4,6 +4,7 @@
 //! A replay folder holds `*.toml` replays (see [`model`]) and legacy `*.sh`
 //! replays (see [`shell`]). Files are taken in name order, not recursively.
 
+pub(crate) mod counter;
 pub(crate) mod duration;
 pub(crate) mod jsonpath;
 pub(crate) mod model;
@@ -17,7 +18,6 @@ use std::path::{Path, PathBuf};
 
 use self::jsonpath::JsonPath;
 use self::model::{ReplayDoc, Step};
-use crate::runner::counters::CounterKind;
 
 /// Variables the runner defines itself.
 pub(crate) const BUILTIN_VARS: &[&str] = &["REPLAY_NAME", "REPLAY_ID", "RUN_ID"];
@@ -435,16 +435,8 @@ impl Checker<'_> {
             }
             let e = &step.expect;
             if let Some(s) = &e.schema {
-                if s.get_ref().parse::<contract::SchemaId>().is_err() {
-                    let known = contract::SchemaId::ALL.map(contract::SchemaId::as_str);
-                    self.err(
-                        s.span(),
-                        format!(
-                            "unknown contract schema `{}` (known: {})",
-                            s.get_ref(),
-                            known.join(", ")
-                        ),
-                    );
+                if let Err(msg) = &s.get_ref().parsed {
+                    self.err(s.span(), msg.clone());
                 }
             }
             for (name, m) in &e.headers {
@@ -517,13 +509,13 @@ impl Checker<'_> {
             for c in &e.counters {
                 uses_counters = true;
                 let ce = c.get_ref();
-                match CounterKind::parse(ce.counter.get_ref()) {
+                match &ce.counter.get_ref().parsed {
                     Ok(kind) => {
                         if ce.org.is_some() && !kind.per_org() {
                             self.err(ce.counter.span(), format!("counter `{}` is not counted per org; drop `org` or use a route counter such as `provision_calls`", ce.counter.get_ref()));
                         }
                     }
-                    Err(msg) => self.err(ce.counter.span(), msg),
+                    Err(msg) => self.err(ce.counter.span(), msg.clone()),
                 }
                 if let Some(o) = &ce.org {
                     self.refs(&c.span(), o, &mut step_used);

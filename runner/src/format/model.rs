@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::counter::CounterKind;
 use super::duration::Dur;
 
 /// One replay file.
@@ -97,7 +99,7 @@ pub(crate) struct Expect {
     #[serde(default)]
     pub(crate) headers: BTreeMap<String, Spanned<HeaderMatch>>,
     /// The body must validate against this contract schema.
-    pub(crate) schema: Option<Spanned<String>>,
+    pub(crate) schema: Option<Spanned<Name<contract::SchemaId>>>,
     /// JSON path assertions.
     #[serde(default)]
     pub(crate) json: Vec<Spanned<JsonExpect>>,
@@ -116,6 +118,35 @@ impl Expect {
             || self.schema.is_some()
             || !self.json.is_empty()
             || self.body_contains.is_some()
+    }
+}
+
+/// A name from a closed set (a contract schema, a counter), parsed when the
+/// file is read. An unknown one is kept with the parser's message rather
+/// than failing the deserialization, so `check` reports it at its position
+/// together with every other problem of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Name<T> {
+    /// As written.
+    pub(crate) text: String,
+    /// What it names, or why it names nothing.
+    pub(crate) parsed: Result<T, String>,
+}
+
+impl<T> fmt::Display for Name<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de, T: FromStr> Deserialize<'de> for Name<T>
+where
+    T::Err: fmt::Display,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = text.parse::<T>().map_err(|e| e.to_string());
+        Ok(Name { text, parsed })
     }
 }
 
@@ -250,7 +281,7 @@ pub(crate) struct JsonExpect {
 pub(crate) struct CounterExpect {
     /// `provision_calls` (legacy name), `provision` (route id),
     /// `total_requests`, `violations_total`, `unmatched`, or `status_501`.
-    pub(crate) counter: Spanned<String>,
+    pub(crate) counter: Spanned<Name<CounterKind>>,
     /// Exact change since the baseline.
     pub(crate) delta: i64,
     /// Count only calls attributed to this org (template).

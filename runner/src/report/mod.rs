@@ -220,7 +220,7 @@ impl ReplayReport {
     }
 
     /// The first failing check or error, in one line.
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         if let Some(e) = self.errors.first() {
             return e.clone();
         }
@@ -322,7 +322,7 @@ impl Summary {
     }
 
     /// `Replay summary: P passed, F failed, S skipped (of N total)`.
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let c = self.counts();
         format!(
             "Replay summary: {} passed, {} failed, {} skipped (of {} total)",
@@ -334,7 +334,7 @@ impl Summary {
     }
 
     /// The per-kind breakdown line.
-    pub fn breakdown_line(&self) -> String {
+    pub(crate) fn breakdown_line(&self) -> String {
         let c = self.counts();
         format!(
             "Results: {} PASS, {} FAIL, {} ERROR, {} SKIP, {} XFAIL, {} XPASS",
@@ -343,7 +343,7 @@ impl Summary {
     }
 
     /// The plain `N passed, N failed, N skipped` line CI tools read.
-    pub fn plain_line(&self) -> String {
+    pub(crate) fn plain_line(&self) -> String {
         let c = self.counts();
         format!(
             "{} passed, {} failed, {} skipped",

@@ -3,7 +3,6 @@
 
 pub(crate) mod bundle;
 pub(crate) mod capture;
-pub(crate) mod counters;
 pub(crate) mod expect;
 pub(crate) mod poll;
 pub(crate) mod preflight;
@@ -217,14 +216,12 @@ pub(crate) async fn finish(ctx: &Ctx, r: &Replay, mut exec: Execution) -> Replay
     exec.report
 }
 
+/// A word of the rerun line, quoted for a POSIX shell when it needs it.
 fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    // `try_quote` refuses only NUL, which no shell word can hold.
+    shlex::try_quote(&s.replace('\0', ""))
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default()
 }
 
 fn run_id() -> String {
@@ -526,6 +523,14 @@ expect.status = 200
         assert_eq!(s.replays[1].outcome, Outcome::Pass);
         assert_eq!(s.exit_code(), 1);
         stub.shutdown().await;
+    }
+
+    #[test]
+    fn rerun_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("replays/cases"), "replays/cases");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r#""it's""#);
+        assert_eq!(shell_quote("nul\0"), "nul");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use crate::format::model::{CounterExpect, Step};
 use crate::format::template::Expand;
 use crate::report::{Check, StepReport};
 
-use super::counters::{signed, CounterKind};
+use crate::format::counter::signed;
 use super::expect::{check_response, expand_because};
 use super::request::{prepare, send, Prepared, SendError};
 use super::stub::StubClient;
@@ -201,7 +201,7 @@ async fn counter_checks(
     let mut out = Vec::new();
     for c in counters {
         let ce = c.get_ref();
-        let Ok(kind) = CounterKind::parse(ce.counter.get_ref()) else {
+        let Ok(kind) = ce.counter.get_ref().parsed else {
             continue; // rejected by `check`
         };
         let org = match &ce.org {

@@ -219,6 +219,9 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+// The curl line always single-quotes URLs, headers and bodies (a URL with
+// `?a=1&b=2` pastes safely); `shlex::try_quote` leaves plain words bare,
+// which would change every printed reproduce line, so this stays.
 fn sq(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
