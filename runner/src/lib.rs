@@ -98,17 +98,18 @@
 //! # Layout
 //!
 //! - `format/` — the file format: `mod.rs` (discovery, positions, the
-//!   static checks and [`check`]), `model.rs` (the TOML model), `shell.rs`
-//!   (legacy `*.sh` headers and markers), `jsonpath.rs`, `template.rs`
-//!   (`${VAR}`), `duration.rs` (`10s`, `250ms`, [`parse_duration`]),
-//!   `tests.rs` (the checker's tests);
+//!   static checks and [`check`]), `model.rs` (the TOML model, names parsed
+//!   on read), `counter.rs` (counter names and their values in the stub's
+//!   state), `shell.rs` (legacy `*.sh` headers and markers), `jsonpath.rs`,
+//!   `template.rs` (`${VAR}`), `duration.rs` (`10s`, `250ms`,
+//!   [`parse_duration`]), `tests.rs` (the checker's tests);
 //! - `runner/` — the engine: `mod.rs` (options, scheduling, the lock,
 //!   [`run`]), `vars.rs` (sources and precedence), `preflight.rs` (missing
 //!   variables, stub version), `replay.rs` (a TOML replay), `poll.rs` (a
 //!   step and its poll, counter deltas), `request.rs` (HTTP, the shared
-//!   client and the curl line), `expect.rs` (assertions), `capture.rs`,
-//!   `counters.rs` (counter names and values), `stub.rs` (admin API client),
-//!   `bundle.rs` (failure bundle), `shell.rs` (legacy replays);
+//!   [`client`] and the curl line), `expect.rs` (assertions), `capture.rs`,
+//!   `stub.rs` (admin API client), `bundle.rs` (failure bundle), `shell.rs`
+//!   (legacy replays);
 //! - `report/` — `mod.rs` (the result model: [`Summary`], [`ReplayReport`],
 //!   [`Outcome`]), `text.rs` (the terminal), `junit.rs`, `json.rs`;
 //! - `shape.rs` — shape differences against a contract schema

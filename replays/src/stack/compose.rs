@@ -80,7 +80,7 @@ impl Default for ComposeOptions {
             build: BuildPolicy::IfMissing,
             keep_up: false,
             up_timeout: Duration::from_secs(120),
-            stub_port: 9090,
+            stub_port: contract::defaults::STUB_PORT,
             alpha_port: 8081,
             beta_port: 8082,
             stub_image: DEFAULT_STUB_IMAGE.to_string(),

@@ -93,9 +93,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(
-            matches!("provision_calls".parse::<CounterKind>(), Ok(CounterKind::Route(RouteId::Provision)))
-        );
+        assert!(matches!(
+            "provision_calls".parse::<CounterKind>(),
+            Ok(CounterKind::Route(RouteId::Provision))
+        ));
         assert!(
             matches!("tenants_config".parse::<CounterKind>(), Ok(CounterKind::Route(r)) if r.route().counter == "tenants_config_calls")
         );
@@ -103,7 +104,10 @@ mod tests {
             "status_501".parse::<CounterKind>(),
             Ok(CounterKind::Status(501))
         );
-        assert_eq!("unmatched".parse::<CounterKind>(), Ok(CounterKind::Unmatched));
+        assert_eq!(
+            "unmatched".parse::<CounterKind>(),
+            Ok(CounterKind::Unmatched)
+        );
         let e = "provision_call".parse::<CounterKind>().unwrap_err();
         assert!(e.contains("unknown counter `provision_call`") && e.contains("provision_calls"));
         assert!("status_9".parse::<CounterKind>().is_err());

@@ -10,12 +10,12 @@ use crate::format::model::{CounterExpect, Step};
 use crate::format::template::Expand;
 use crate::report::{Check, StepReport};
 
-use crate::format::counter::signed;
 use super::expect::{check_response, expand_because};
 use super::request::{prepare, send, Prepared, SendError};
 use super::stub::StubClient;
 use super::vars::Scope;
 use super::Ctx;
+use crate::format::counter::signed;
 
 /// Default wait between poll attempts.
 pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
