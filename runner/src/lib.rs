@@ -103,8 +103,9 @@
 //!   state), `shell.rs` (legacy `*.sh` headers and markers), `jsonpath.rs`,
 //!   `template.rs` (`${VAR}`), `duration.rs` (`10s`, `250ms`,
 //!   [`parse_duration`]), `tests.rs` (the checker's tests);
-//! - `runner/` — the engine: `mod.rs` (options, scheduling, the lock,
-//!   [`run`]), `vars.rs` (sources and precedence), `preflight.rs` (missing
+//! - `runner/` — the engine: `mod.rs` (options, scheduling, [`run`]),
+//!   `ctx.rs` (what a run's replays share: the run lock, ids, the rerun
+//!   line), `execution.rs` (the end of one: `xfail`, the bundle), `vars.rs` (sources and precedence), `preflight.rs` (missing
 //!   variables, stub version), `replay.rs` (a TOML replay), `poll.rs` (a
 //!   step and its poll, counter deltas), `request.rs` (HTTP, the shared
 //!   [`client`] and the curl line), `expect.rs` (assertions), `capture.rs`,

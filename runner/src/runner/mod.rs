@@ -3,6 +3,8 @@
 
 pub(crate) mod bundle;
 pub(crate) mod capture;
+pub(crate) mod ctx;
+pub(crate) mod execution;
 pub(crate) mod expect;
 pub(crate) mod poll;
 pub(crate) mod preflight;
@@ -12,21 +14,20 @@ pub(crate) mod shell;
 pub(crate) mod stub;
 pub(crate) mod vars;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::format::{self, Kind, LoadError, Replay};
 use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
 
-use self::request::Prepared;
-use self::stub::StubClient;
+use self::ctx::{shell_quote, Ctx};
 use self::vars::{EnvFile, Resolver, VarsError};
 
 /// Default per-replay timeout.
@@ -115,123 +116,6 @@ pub enum RunError {
     },
 }
 
-/// State shared by every replay of a run.
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    pub(crate) client: reqwest::Client,
-    pub(crate) resolver: Resolver,
-    pub(crate) replay_timeout: Duration,
-    pub(crate) step_timeout: Duration,
-    run_id: String,
-    lock: RwLock<()>,
-    stub_checks: Mutex<HashMap<String, Result<(), String>>>,
-    rerun: String,
-}
-
-/// Either half of the run lock, held (never read) until the replay ends.
-#[derive(Debug)]
-#[allow(dead_code)]
-pub(crate) enum Guard<'a> {
-    /// Shared with other non-exclusive replays.
-    Shared(RwLockReadGuard<'a, ()>),
-    /// Alone.
-    Exclusive(RwLockWriteGuard<'a, ()>),
-}
-
-impl Ctx {
-    /// Built-in variables of one replay execution.
-    pub(crate) fn builtins(&self, name: &str, replay_id: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("REPLAY_NAME".to_string(), name.to_string()),
-            ("REPLAY_ID".to_string(), replay_id.to_string()),
-            ("RUN_ID".to_string(), self.run_id.clone()),
-        ])
-    }
-
-    /// Take the run lock: exclusive for replays that assert counters or
-    /// touch shared stub state, shared for the others.
-    pub(crate) async fn lock(&self, exclusive: bool) -> Guard<'_> {
-        if exclusive {
-            Guard::Exclusive(self.lock.write().await)
-        } else {
-            Guard::Shared(self.lock.read().await)
-        }
-    }
-
-    /// Version preflight of a stub, once per base URL per run.
-    pub(crate) async fn check_stub(&self, stub: &StubClient, var: &str) -> Result<(), String> {
-        let mut cache = self.stub_checks.lock().await;
-        if let Some(r) = cache.get(stub.base()) {
-            return r.clone();
-        }
-        let r = preflight::check_stub(stub, var).await;
-        cache.insert(stub.base().to_string(), r.clone());
-        r
-    }
-}
-
-/// A replay execution in progress, for [`finish`].
-#[derive(Debug)]
-pub(crate) struct Execution {
-    pub(crate) report: ReplayReport,
-    pub(crate) stub: Option<StubClient>,
-    pub(crate) start_seq: Option<u64>,
-    pub(crate) started_ms: u64,
-    pub(crate) failing: Option<Prepared>,
-    pub(crate) replay_id: String,
-}
-
-/// Apply `xfail`, and attach the failure bundle to failures.
-pub(crate) async fn finish(ctx: &Ctx, r: &Replay, mut exec: Execution) -> ReplayReport {
-    if let Some(reason) = &r.xfail {
-        match exec.report.outcome {
-            Outcome::Fail => {
-                exec.report.outcome = Outcome::Xfail;
-                exec.report.reason = Some(reason.clone());
-            }
-            Outcome::Pass => {
-                exec.report.outcome = Outcome::Xpass;
-                exec.report.reason = Some(format!(
-                    "marked xfail ({reason}) but passed: the known failure is fixed, remove `xfail` from {}",
-                    r.path.display()
-                ));
-            }
-            _ => {}
-        }
-    }
-    if matches!(exec.report.outcome, Outcome::Fail | Outcome::Error) {
-        let rerun = format!("{} --filter {}", ctx.rerun, shell_quote(&r.name));
-        exec.report.bundle = Some(
-            bundle::build(
-                exec.stub.as_ref(),
-                exec.start_seq,
-                exec.started_ms,
-                exec.failing.as_ref(),
-                &exec.replay_id,
-                rerun,
-            )
-            .await,
-        );
-    }
-    exec.report
-}
-
-/// A word of the rerun line, quoted for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
-    // `try_quote` refuses only NUL, which no shell word can hold.
-    shlex::try_quote(&s.replace('\0', ""))
-        .map(std::borrow::Cow::into_owned)
-        .unwrap_or_default()
-}
-
-fn run_id() -> String {
-    let ms = replay::unix_ms();
-    format!(
-        "{:08x}",
-        (ms ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff
-    )
-}
-
 /// Select the replays of a run (after loading and checking every file).
 pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
     let all = format::load_dir(&opts.dir)?;
@@ -289,26 +173,13 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
         None => select(opts)?,
     };
     let client = request::client().map_err(|e| RunError::Client(e.to_string()))?;
-    let mut rerun = format!(
-        "replays run --dir {}",
-        shell_quote(&opts.dir.display().to_string())
-    );
-    if let EnvFile::Path(p) = &opts.env_file {
-        rerun.push_str(&format!(
-            " --env-file {}",
-            shell_quote(&p.display().to_string())
-        ));
-    }
-    let ctx = Arc::new(Ctx {
+    let ctx = Arc::new(Ctx::new(
         client,
         resolver,
-        replay_timeout: opts.replay_timeout,
-        step_timeout: opts.step_timeout,
-        run_id: run_id(),
-        lock: RwLock::new(()),
-        stub_checks: Mutex::new(HashMap::new()),
-        rerun,
-    });
+        opts.replay_timeout,
+        opts.step_timeout,
+        rerun_command(opts),
+    ));
     let style = Style {
         color: opts.color.enabled(),
         quiet: opts.quiet,
@@ -334,7 +205,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
                     Some("not run: --fail-fast stopped the run after a failure".to_string());
                 rep
             } else {
-                run_one(&ctx, &r, format!("rp-{}-{}", ctx.run_id, i + 1)).await
+                run_one(&ctx, &r, ctx.replay_id(i + 1)).await
             };
             if fail_fast && report.outcome.is_failure() {
                 stop.store(true, Ordering::SeqCst);
@@ -413,6 +284,22 @@ async fn run_one(ctx: &Ctx, r: &Replay, replay_id: String) -> ReplayReport {
             rep
         }
     }
+}
+
+/// `replays run` with the options that find the same replays and variables
+/// again; a failing replay's bundle adds its `--filter`.
+fn rerun_command(opts: &RunOptions) -> String {
+    let mut rerun = format!(
+        "replays run --dir {}",
+        shell_quote(&opts.dir.display().to_string())
+    );
+    if let EnvFile::Path(p) = &opts.env_file {
+        rerun.push_str(&format!(
+            " --env-file {}",
+            shell_quote(&p.display().to_string())
+        ));
+    }
+    rerun
 }
 
 /// Write the `--junit` / `--json` reports of a run.
@@ -523,14 +410,6 @@ expect.status = 200
         assert_eq!(s.replays[1].outcome, Outcome::Pass);
         assert_eq!(s.exit_code(), 1);
         stub.shutdown().await;
-    }
-
-    #[test]
-    fn rerun_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("replays/cases"), "replays/cases");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r#""it's""#);
-        assert_eq!(shell_quote("nul\0"), "nul");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,11 +10,11 @@ use crate::format::model::{CounterExpect, Step};
 use crate::format::template::Expand;
 use crate::report::{Check, StepReport};
 
+use super::ctx::Ctx;
 use super::expect::{check_response, expand_because};
 use super::request::{prepare, send, Prepared, SendError};
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::Ctx;
 use crate::format::counter::signed;
 
 /// Default wait between poll attempts.

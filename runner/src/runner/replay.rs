@@ -6,11 +6,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::format::{Replay, TomlReplay};
 use crate::report::{Outcome, ReplayReport};
 
+use super::ctx::Ctx;
+use super::execution::{finish, Execution};
 use super::poll::{run_step, StepEnv};
 use super::preflight::missing_vars;
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::{finish, Ctx, Execution};
 
 /// Unix time in ms.
 pub(crate) fn unix_ms() -> u64 {

@@ -7,11 +7,12 @@ use crate::format::shell::{find_marker, Marker, ShellReplay};
 use crate::format::Replay;
 use crate::report::{Outcome, ReplayReport};
 
+use super::ctx::Ctx;
+use super::execution::{finish, Execution};
 use super::preflight::missing_vars;
 use super::replay::unix_ms;
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::{finish, Ctx, Execution};
 
 /// Run a shell replay to its report. Shell replays always run alone: the
 /// runner cannot know what they touch.
