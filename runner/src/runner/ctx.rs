@@ -3,12 +3,11 @@
 //! rerun command of its executions.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::preflight;
-use super::replay::unix_ms;
 use super::stub::StubClient;
 use super::vars::Resolver;
 
@@ -104,6 +103,13 @@ pub(crate) fn shell_quote(s: &str) -> String {
     shlex::try_quote(&s.replace('\0', ""))
         .map(std::borrow::Cow::into_owned)
         .unwrap_or_default()
+}
+
+/// Unix time in ms.
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn run_id() -> String {

@@ -1,24 +1,17 @@
 //! Running one declarative replay.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::format::{Replay, TomlReplay};
 use crate::report::{Outcome, ReplayReport};
 
-use super::ctx::Ctx;
+use super::ctx::{unix_ms, Ctx};
 use super::execution::{finish, Execution};
 use super::poll::{run_step, StepEnv};
 use super::preflight::missing_vars;
 use super::stub::StubClient;
 use super::vars::Scope;
-
-/// Unix time in ms.
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// Run a TOML replay to its report.
 pub(crate) async fn run_toml(

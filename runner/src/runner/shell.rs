@@ -7,10 +7,9 @@ use crate::format::shell::{find_marker, Marker, ShellReplay};
 use crate::format::Replay;
 use crate::report::{Outcome, ReplayReport};
 
-use super::ctx::Ctx;
+use super::ctx::{unix_ms, Ctx};
 use super::execution::{finish, Execution};
 use super::preflight::missing_vars;
-use super::replay::unix_ms;
 use super::stub::StubClient;
 use super::vars::Scope;
 
