@@ -217,7 +217,7 @@ struct DriftArgs {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     headers: Vec<String>,
     /// Probe only this route id; repeatable.
-    #[arg(long = "route", value_parser = parse_route)]
+    #[arg(long = "route", value_name = "ID", value_parser = parse_route)]
     routes: Vec<RouteId>,
     /// Per-request timeout.
     #[arg(long, env = "DRIFT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
