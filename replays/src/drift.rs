@@ -10,9 +10,7 @@ use contract::Probe;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::text::Style;
-use crate::runner::request::{self, classify, SendError};
-use crate::shape::contract_diff;
+use replay_runner::{classify, contract_diff, SendError, Style};
 
 /// Headers whose presence varies between deployments and says nothing
 /// about the contract.
@@ -68,8 +66,8 @@ pub struct DriftOptions {
     pub workspace: String,
     /// Extra headers sent to the target (credentials).
     pub headers: Vec<(String, String)>,
-    /// Only these route ids (empty: all).
-    pub routes: Vec<String>,
+    /// Only these routes (empty: all).
+    pub routes: Vec<contract::RouteId>,
     /// Per-request timeout.
     pub timeout: Duration,
 }
@@ -207,23 +205,10 @@ fn no_answer(e: &SendError) -> Answer {
 
 /// Run every probe against both bases and compare.
 pub async fn drift(opts: &DriftOptions) -> Result<Vec<RouteDrift>, DriftError> {
-    let client = request::client().map_err(|e| DriftError::Usage(e.to_string()))?;
-    let mut selected = Vec::new();
-    for id in &opts.routes {
-        match id.parse::<contract::RouteId>() {
-            Ok(route) => selected.push(route),
-            Err(_) => {
-                let ids = contract::RouteId::ALL.map(contract::RouteId::as_str);
-                return Err(DriftError::Usage(format!(
-                    "unknown route `{id}` (routes: {})",
-                    ids.join(", ")
-                )));
-            }
-        }
-    }
+    let client = replay_runner::client().map_err(|e| DriftError::Usage(e.to_string()))?;
     let mut out = Vec::new();
     for p in contract::probes(&opts.org, &opts.workspace) {
-        if !selected.is_empty() && !selected.contains(&p.route.id) {
+        if !opts.routes.is_empty() && !opts.routes.contains(&p.route.id) {
             continue;
         }
         let target = match ask(&client, &opts.against, &p, &opts.headers, opts.timeout).await {

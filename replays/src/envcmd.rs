@@ -1,33 +1,9 @@
-//! `replays env` (what each variable resolves to, and from where) and
-//! `replays check` (validate files without running them).
+//! `replays env`: what each variable resolves to, and from where.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::format::{self, Kind, LoadError};
-use crate::runner::vars::{display_value, EnvFile, Resolver, VarsError};
-
-/// What `check` found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CheckSummary {
-    /// TOML replays.
-    pub toml: usize,
-    /// Shell replays.
-    pub shell: usize,
-}
-
-/// Load and check every file of `dir`.
-pub fn check(dir: &Path) -> Result<CheckSummary, LoadError> {
-    let replays = format::load_dir(dir)?;
-    let mut s = CheckSummary::default();
-    for r in &replays {
-        match r.kind {
-            Kind::Toml(_) => s.toml += 1,
-            Kind::Shell(_) => s.shell += 1,
-        }
-    }
-    Ok(s)
-}
+use replay_runner::{display_value, load_dir, EnvFile, Resolver, VarsError};
 
 /// The `replays env` listing: every variable the env file or `--var`
 /// defines or a replay of `dir` needs, its value (secrets masked), its
@@ -41,7 +17,7 @@ pub fn env_listing(
     let resolver = Resolver::load(env_file, vars, process_env)?;
     let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut note = None;
-    match format::load_dir(dir) {
+    match load_dir(dir) {
         Ok(replays) => {
             for r in replays {
                 for v in r.requires() {

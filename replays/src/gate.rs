@@ -6,7 +6,7 @@
 //! 2. **stack up**: the [embedded](crate::stack::Embedded) stack (default)
 //!    or [compose](crate::stack::Compose);
 //! 3. **seed** ([`seed::run`]) into `.seed.env` in a fresh temp folder;
-//! 4. **replays** ([`crate::run`]) with that file — the same output, exit
+//! 4. **replays** ([`replay_runner::run`]) with that file — the same output, exit
 //!    codes and `--junit` / `--json` reports as `replays run`. Seed keys
 //!    exported in the environment are ignored (a stale `ALPHA_BASE` must
 //!    not beat the stack the gate just seeded);
@@ -24,17 +24,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::report::text::{human, render_replay, Style};
-use crate::report::{Outcome, ReplayReport, Summary};
-use crate::runner::vars::EnvFile;
-use crate::runner::{self, RunError, RunOptions};
 use crate::stack::{
     Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
     StackOptions,
 };
+use replay_runner::{
+    human, render_replay, EnvFile, Outcome, ReplayReport, RunError, RunOptions, Style, Summary,
+};
 
 /// Default overall timeout of the seed phase: seed's own.
-pub const DEFAULT_SEED_TIMEOUT: Duration = seed::DEFAULT_TIMEOUT;
+pub const DEFAULT_SEED_TIMEOUT: Duration = contract::defaults::SEED_TIMEOUT;
 
 /// Which stack the gate brings up.
 // Built once per gate run; boxing the options would only make them clumsier to write.
@@ -194,7 +193,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let started = Instant::now();
     let p = Progress { on: opts.progress };
     // Invalid files and filters fail before any stack starts.
-    let selected = runner::select(&opts.run)?;
+    let selected = replay_runner::select(&opts.run)?;
     let (dir, env_path) = match &opts.seed_env_file {
         Some(p) => (None, p.clone()),
         None => {
@@ -202,7 +201,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 .prefix("replays-gate-")
                 .tempdir()
                 .map_err(|e| GateError::Workdir(e.to_string()))?;
-            let path = dir.path().join(seed::DEFAULT_OUT);
+            let path = dir.path().join(contract::defaults::SEED_ENV_FILE);
             (Some(dir), path)
         }
     };
@@ -291,7 +290,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                         .process_env
                         .take()
                         .unwrap_or_else(|| std::env::vars().collect());
-                    let dropped: Vec<&str> = seed::KEYS
+                    let dropped: Vec<&str> = contract::seed_env::KEYS
                         .iter()
                         .filter(|k| env.remove(k.name).is_some())
                         .map(|k| k.name)
@@ -308,7 +307,8 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                         selected.len(),
                         run.dir.display()
                     ));
-                    let r = unless_interrupted(watch, runner::run_selected(&run, selected)).await;
+                    let r = unless_interrupted(watch, replay_runner::run_selected(&run, selected))
+                        .await;
                     phases.push(Phase {
                         name: "replays",
                         duration: t.elapsed(),
@@ -392,7 +392,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 let _ = out.write_all(render_replay(&s.replays[0], &style).as_bytes());
                 let _ = out.flush();
             }
-            runner::end_run(&opts.run, &s)?;
+            replay_runner::end_run(&opts.run, &s)?;
             (s, Some(message))
         }
     };

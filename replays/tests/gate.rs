@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use contract::admin::FaultSpec;
-use replays::report::text::{render_replay, Style};
+use replay_runner::{render_replay, ColorChoice, EnvFile, Outcome, RunOptions, Style, Summary};
 use replays::stack::{Embedded, Endpoints, RunningStack, StackOptions, TenantOptions};
-use replays::{ColorChoice, EnvFile, GateOptions, Outcome, RunOptions, StackChoice, Summary};
+use replays::{GateOptions, StackChoice};
 use serde_json::{json, Value};
 
 fn cases_dir() -> PathBuf {
@@ -160,7 +160,7 @@ async fn tenant_replays_without_seed(stack: &RunningStack) -> Summary {
     opts.env_file = EnvFile::Path(env);
     // Nothing here waits for a retried fault: the drifts below fail fast.
     opts.replay_timeout = Duration::from_secs(20);
-    replays::run(&opts).await.unwrap()
+    replay_runner::run(&opts).await.unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -80,7 +80,7 @@ impl Default for ComposeOptions {
             build: BuildPolicy::IfMissing,
             keep_up: false,
             up_timeout: Duration::from_secs(120),
-            stub_port: 9090,
+            stub_port: contract::defaults::STUB_PORT,
             alpha_port: 8081,
             beta_port: 8082,
             stub_image: DEFAULT_STUB_IMAGE.to_string(),
@@ -110,14 +110,14 @@ impl ComposeOptions {
             alpha: TenantEndpoint {
                 label: "alpha",
                 base: format!("http://127.0.0.1:{}", self.alpha_port),
-                org_id: seed::DEFAULT_ALPHA_ORG_ID.to_string(),
-                admin_token: seed::DEFAULT_ALPHA_ADMIN_TOKEN.to_string(),
+                org_id: contract::defaults::ALPHA_ORG_ID.to_string(),
+                admin_token: contract::defaults::ALPHA_ADMIN_TOKEN.to_string(),
             },
             beta: TenantEndpoint {
                 label: "beta",
                 base: format!("http://127.0.0.1:{}", self.beta_port),
-                org_id: seed::DEFAULT_BETA_ORG_ID.to_string(),
-                admin_token: seed::DEFAULT_BETA_ADMIN_TOKEN.to_string(),
+                org_id: contract::defaults::BETA_ORG_ID.to_string(),
+                admin_token: contract::defaults::BETA_ADMIN_TOKEN.to_string(),
             },
         }
     }

@@ -54,7 +54,7 @@ impl std::fmt::Debug for TenantOptions {
             .env
             .iter()
             .map(|(k, v)| {
-                let shown = if crate::runner::vars::is_secret(k) && !v.is_empty() {
+                let shown = if contract::redact::is_secret_name(k) && !v.is_empty() {
                     contract::admin::REDACTED.to_string()
                 } else {
                     v.clone()
@@ -74,12 +74,18 @@ impl std::fmt::Debug for TenantOptions {
 impl TenantOptions {
     /// Tenant alpha with the stack defaults.
     pub fn alpha() -> TenantOptions {
-        TenantOptions::new(seed::DEFAULT_ALPHA_ORG_ID, seed::DEFAULT_ALPHA_ADMIN_TOKEN)
+        TenantOptions::new(
+            contract::defaults::ALPHA_ORG_ID,
+            contract::defaults::ALPHA_ADMIN_TOKEN,
+        )
     }
 
     /// Tenant beta with the stack defaults.
     pub fn beta() -> TenantOptions {
-        TenantOptions::new(seed::DEFAULT_BETA_ORG_ID, seed::DEFAULT_BETA_ADMIN_TOKEN)
+        TenantOptions::new(
+            contract::defaults::BETA_ORG_ID,
+            contract::defaults::BETA_ADMIN_TOKEN,
+        )
     }
 
     fn new(org_id: &str, admin_token: &str) -> TenantOptions {
@@ -209,8 +215,8 @@ async fn arm_faults(stub: &str, faults: &[FaultSpec]) -> Result<(), StackError> 
     if faults.is_empty() {
         return Ok(());
     }
-    let client = crate::runner::request::client()
-        .map_err(|e| StackError::Stub(format!("HTTP client: {e}")))?;
+    let client =
+        replay_runner::client().map_err(|e| StackError::Stub(format!("HTTP client: {e}")))?;
     for f in faults {
         let fault = serde_json::to_string(f).unwrap_or_else(|_| format!("{f:?}"));
         let resp = client

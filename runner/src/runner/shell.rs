@@ -7,15 +7,20 @@ use crate::format::shell::{find_marker, Marker, ShellReplay};
 use crate::format::Replay;
 use crate::report::{Outcome, ReplayReport};
 
+use super::ctx::{unix_ms, Ctx};
+use super::execution::{finish, Execution};
 use super::preflight::missing_vars;
-use super::replay::unix_ms;
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::{finish, Ctx, Execution};
 
 /// Run a shell replay to its report. Shell replays always run alone: the
 /// runner cannot know what they touch.
-pub async fn run_shell(ctx: &Ctx, r: &Replay, s: &ShellReplay, replay_id: String) -> ReplayReport {
+pub(crate) async fn run_shell(
+    ctx: &Ctx,
+    r: &Replay,
+    s: &ShellReplay,
+    replay_id: String,
+) -> ReplayReport {
     let mut report = ReplayReport::bare(&r.name, r.path.clone(), "sh", Outcome::Pass);
     let builtins = ctx.builtins(&r.name, &replay_id);
     let scope = Scope::new(&ctx.resolver, builtins.clone());
@@ -38,7 +43,7 @@ pub async fn run_shell(ctx: &Ctx, r: &Replay, s: &ShellReplay, replay_id: String
         _ => None,
     };
 
-    let _guard = ctx.lock(true).await;
+    let _guard = ctx.lock(r.exclusive()).await;
     let started = Instant::now();
     let mut exec = Execution {
         report,

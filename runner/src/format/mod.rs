@@ -4,11 +4,12 @@
 //! A replay folder holds `*.toml` replays (see [`model`]) and legacy `*.sh`
 //! replays (see [`shell`]). Files are taken in name order, not recursively.
 
-pub mod duration;
-pub mod jsonpath;
-pub mod model;
-pub mod shell;
-pub mod template;
+pub(crate) mod counter;
+pub(crate) mod duration;
+pub(crate) mod jsonpath;
+pub(crate) mod model;
+pub(crate) mod shell;
+pub(crate) mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -17,10 +18,9 @@ use std::path::{Path, PathBuf};
 
 use self::jsonpath::JsonPath;
 use self::model::{ReplayDoc, Step};
-use crate::runner::counters::CounterKind;
 
 /// Variables the runner defines itself.
-pub const BUILTIN_VARS: &[&str] = &["REPLAY_NAME", "REPLAY_ID", "RUN_ID"];
+pub(crate) const BUILTIN_VARS: &[&str] = &["REPLAY_NAME", "REPLAY_ID", "RUN_ID"];
 
 /// One problem in a replay file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// 1-based line and column of a byte offset.
-pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
@@ -66,23 +66,23 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 
 /// A parsed TOML replay with what the runner derived from it.
 #[derive(Debug, Clone)]
-pub struct TomlReplay {
+pub(crate) struct TomlReplay {
     /// The document.
-    pub doc: ReplayDoc,
+    pub(crate) doc: ReplayDoc,
     /// Variables needed from outside (declared `requires` plus every
     /// `${VAR}` used that no capture, local var or built-in defines).
-    pub requires: BTreeSet<String>,
+    pub(crate) requires: BTreeSet<String>,
     /// Whether it talks to the stub's counters or admin API.
-    pub needs_stub: bool,
+    pub(crate) needs_stub: bool,
     /// Whether it must run alone (see the crate docs, "Exact counters in parallel").
-    pub exclusive: bool,
+    pub(crate) exclusive: bool,
     /// Names of the steps, in order.
-    pub step_names: Vec<String>,
+    pub(crate) step_names: Vec<String>,
 }
 
 /// What kind of replay a file holds.
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A declarative replay.
     Toml(Box<TomlReplay>),
     /// A legacy shell replay.
@@ -105,7 +105,7 @@ pub struct Replay {
     /// skip reason.
     pub skip: Option<String>,
     /// The contents.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
 }
 
 impl Replay {
@@ -117,8 +117,9 @@ impl Replay {
         }
     }
 
-    /// Whether it must run alone.
-    pub fn exclusive(&self) -> bool {
+    /// Whether it must run alone (shell replays always do: the runner cannot
+    /// know what they touch).
+    pub(crate) fn exclusive(&self) -> bool {
         match &self.kind {
             Kind::Toml(t) => t.exclusive,
             Kind::Shell(_) => true,
@@ -154,8 +155,30 @@ fn render_diagnostics(d: &[Diagnostic]) -> String {
     s
 }
 
+/// What [`check`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckSummary {
+    /// TOML replays.
+    pub toml: usize,
+    /// Shell replays.
+    pub shell: usize,
+}
+
+/// `replays check`: load and check every file of `dir` without running
+/// anything.
+pub fn check(dir: &Path) -> Result<CheckSummary, LoadError> {
+    let mut s = CheckSummary::default();
+    for r in load_dir(dir)? {
+        match r.kind {
+            Kind::Toml(_) => s.toml += 1,
+            Kind::Shell(_) => s.shell += 1,
+        }
+    }
+    Ok(s)
+}
+
 /// Replay files (`*.toml`, `*.sh`) of a folder, sorted by name.
-pub fn replay_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn replay_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let rd = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
         dir: dir.to_path_buf(),
         source,
@@ -209,7 +232,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Replay>, LoadError> {
 }
 
 /// Load and check one file.
-pub fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
+pub(crate) fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path).map_err(|e| {
         vec![Diagnostic {
             file: path.to_path_buf(),
@@ -243,7 +266,7 @@ pub fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
 }
 
 /// Parse and check a TOML replay.
-pub fn parse_toml(path: &Path, src: &str) -> Result<TomlReplay, Vec<Diagnostic>> {
+pub(crate) fn parse_toml(path: &Path, src: &str) -> Result<TomlReplay, Vec<Diagnostic>> {
     let doc: ReplayDoc = toml::from_str(src).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(src, s.start));
         vec![Diagnostic {
@@ -412,16 +435,8 @@ impl Checker<'_> {
             }
             let e = &step.expect;
             if let Some(s) = &e.schema {
-                if s.get_ref().parse::<contract::SchemaId>().is_err() {
-                    let known = contract::SchemaId::ALL.map(contract::SchemaId::as_str);
-                    self.err(
-                        s.span(),
-                        format!(
-                            "unknown contract schema `{}` (known: {})",
-                            s.get_ref(),
-                            known.join(", ")
-                        ),
-                    );
+                if let Err(msg) = &s.get_ref().parsed {
+                    self.err(s.span(), msg.clone());
                 }
             }
             for (name, m) in &e.headers {
@@ -494,13 +509,13 @@ impl Checker<'_> {
             for c in &e.counters {
                 uses_counters = true;
                 let ce = c.get_ref();
-                match CounterKind::parse(ce.counter.get_ref()) {
+                match &ce.counter.get_ref().parsed {
                     Ok(kind) => {
                         if ce.org.is_some() && !kind.per_org() {
                             self.err(ce.counter.span(), format!("counter `{}` is not counted per org; drop `org` or use a route counter such as `provision_calls`", ce.counter.get_ref()));
                         }
                     }
-                    Err(msg) => self.err(ce.counter.span(), msg),
+                    Err(msg) => self.err(ce.counter.span(), msg.clone()),
                 }
                 if let Some(o) = &ce.org {
                     self.refs(&c.span(), o, &mut step_used);
@@ -600,14 +615,14 @@ impl Checker<'_> {
 }
 
 /// JSON type names accepted by `type = "..."`.
-pub const JSON_TYPES: &[&str] = &[
+pub(crate) const JSON_TYPES: &[&str] = &[
     "string", "number", "integer", "boolean", "array", "object", "null",
 ];
 
 /// Whether a request (method + URL template) touches shared stub state:
 /// reset, snapshot, faults, or reading the counters. Journal queries,
 /// version and contract reads are safe to run in parallel.
-pub fn admin_call_is_shared(method: &str, url: &str) -> bool {
+pub(crate) fn admin_call_is_shared(method: &str, url: &str) -> bool {
     let path = url.split('?').next().unwrap_or(url);
     if path.contains("/__stub/state") {
         return true;

@@ -23,7 +23,7 @@ enum Seg {
 
 /// A parsed JSON path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonPath {
+pub(crate) struct JsonPath {
     raw: String,
     segs: Vec<Seg>,
 }
@@ -36,7 +36,7 @@ impl fmt::Display for JsonPath {
 
 impl JsonPath {
     /// Parse a path; the error says what is wrong and how to write it.
-    pub fn parse(raw: &str) -> Result<JsonPath, String> {
+    pub(crate) fn parse(raw: &str) -> Result<JsonPath, String> {
         let segs = if raw.is_empty() {
             Vec::new()
         } else if let Some(rest) = raw.strip_prefix('/') {
@@ -58,13 +58,8 @@ impl JsonPath {
         })
     }
 
-    /// The path as written.
-    pub fn as_str(&self) -> &str {
-        &self.raw
-    }
-
     /// The value at this path, if there is one.
-    pub fn resolve<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+    pub(crate) fn resolve<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         let mut cur = root;
         for seg in &self.segs {
             cur = match (seg, cur) {

@@ -12,10 +12,10 @@ use super::request::{curl_line, Prepared, REPLAY_ID_HEADER};
 use super::stub::StubClient;
 
 /// Journal entries shown at most.
-pub const JOURNAL_LINES: usize = 30;
+pub(crate) const JOURNAL_LINES: usize = 30;
 
 /// Build a bundle.
-pub async fn build(
+pub(crate) async fn build(
     stub: Option<&StubClient>,
     start_seq: Option<u64>,
     started_ms: u64,
@@ -69,7 +69,7 @@ fn is_mine(e: &JournalEntry, replay_id: &str) -> bool {
 }
 
 /// One journal entry as one line (plus one line per violation).
-pub fn render_entry(e: &JournalEntry, started_ms: u64, mine: bool) -> Vec<String> {
+pub(crate) fn render_entry(e: &JournalEntry, started_ms: u64, mine: bool) -> Vec<String> {
     let offset = i128::from(e.at_ms) - i128::from(started_ms);
     let mut line = format!(
         "#{} {}{}ms {} {}{}",

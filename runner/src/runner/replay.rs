@@ -1,26 +1,25 @@
 //! Running one declarative replay.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::format::{Replay, TomlReplay};
 use crate::report::{Outcome, ReplayReport};
 
+use super::ctx::{unix_ms, Ctx};
+use super::execution::{finish, Execution};
 use super::poll::{run_step, StepEnv};
 use super::preflight::missing_vars;
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::{finish, Ctx, Execution};
-
-/// Unix time in ms.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// Run a TOML replay to its report.
-pub async fn run_toml(ctx: &Ctx, r: &Replay, t: &TomlReplay, replay_id: String) -> ReplayReport {
+pub(crate) async fn run_toml(
+    ctx: &Ctx,
+    r: &Replay,
+    t: &TomlReplay,
+    replay_id: String,
+) -> ReplayReport {
     let mut report = ReplayReport::bare(&r.name, r.path.clone(), "toml", Outcome::Pass);
     let mut scope = Scope::new(&ctx.resolver, ctx.builtins(&r.name, &replay_id));
     // Preflight: variables.
@@ -64,7 +63,7 @@ pub async fn run_toml(ctx: &Ctx, r: &Replay, t: &TomlReplay, replay_id: String) 
         None
     };
 
-    let _guard = ctx.lock(t.exclusive).await;
+    let _guard = ctx.lock(r.exclusive()).await;
     let started = Instant::now();
     let started_ms = unix_ms();
     let timeout = t.doc.timeout.map_or(ctx.replay_timeout, |d| d.get());

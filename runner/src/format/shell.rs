@@ -21,23 +21,23 @@ use super::{template, Diagnostic};
 
 /// What the runner knows about a shell replay before running it.
 #[derive(Debug, Clone, Default)]
-pub struct ShellReplay {
+pub(crate) struct ShellReplay {
     /// `# name:` or the file stem.
-    pub name: String,
+    pub(crate) name: String,
     /// `# description:`.
-    pub description: String,
+    pub(crate) description: String,
     /// `# requires:` plus `${NAME:?}` guards.
-    pub requires: BTreeSet<String>,
+    pub(crate) requires: BTreeSet<String>,
     /// `# tags:`.
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// `# xfail:`.
-    pub xfail: Option<String>,
+    pub(crate) xfail: Option<String>,
     /// `# skip:`.
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
 }
 
 /// Read a shell replay's header and guards; checks its syntax with `bash -n`.
-pub fn parse(path: &Path, src: &str) -> Result<ShellReplay, Vec<Diagnostic>> {
+pub(crate) fn parse(path: &Path, src: &str) -> Result<ShellReplay, Vec<Diagnostic>> {
     let mut s = ShellReplay {
         name: path
             .file_stem()
@@ -137,7 +137,7 @@ pub fn parse(path: &Path, src: &str) -> Result<ShellReplay, Vec<Diagnostic>> {
 
 /// A marker line printed by a running shell replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Marker {
+pub(crate) enum Marker {
     /// `[replay] __SKIP__: reason`.
     Skip(String),
     /// `[replay] __XFAIL__: reason`.
@@ -145,7 +145,7 @@ pub enum Marker {
 }
 
 /// The first marker in a script's output, if any.
-pub fn find_marker(output: &str) -> Option<Marker> {
+pub(crate) fn find_marker(output: &str) -> Option<Marker> {
     output.lines().find_map(|l| {
         let t = l.trim().strip_prefix("[replay]")?.trim_start();
         let reason = |r: &str| r.trim_start_matches(':').trim().to_string();

@@ -1,5 +1,10 @@
 //! Durations in replay files: `"10s"`, `"250ms"`, `"2m"`, `"1.5s"`, or an
 //! integer number of seconds.
+//!
+//! Not `humantime::parse_duration`: it rejects fractions (`1.5s`) and bare
+//! numbers (`GATE_UP_TIMEOUT=120`), accepts units a replay has no use for
+//! (`5h`, `3days`), has no 24 h ceiling, and words its errors differently
+//! from what `check` prints today.
 
 use std::fmt;
 use std::time::Duration;
@@ -9,11 +14,11 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// A duration as written in a replay file or on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Dur(pub Duration);
+pub(crate) struct Dur(pub Duration);
 
 impl Dur {
     /// The wrapped duration.
-    pub fn get(self) -> Duration {
+    pub(crate) fn get(self) -> Duration {
         self.0
     }
 }
@@ -47,7 +52,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Render a duration the way it is best written back (`250ms`, `10s`, `1.5s`).
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 || ms % 1000 != 0 && ms < 10_000 && ms % 100 != 0 {
         format!("{ms}ms")

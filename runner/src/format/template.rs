@@ -4,7 +4,7 @@
 //! `${`; any other `$` is literal. Names are `[A-Za-z_][A-Za-z0-9_]*`.
 
 /// The variable names a template refers to, in order of appearance.
-pub fn refs(template: &str) -> Result<Vec<String>, String> {
+pub(crate) fn refs(template: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     expand_with(template, |name| {
         out.push(name.to_string());
@@ -19,7 +19,7 @@ pub fn refs(template: &str) -> Result<Vec<String>, String> {
 
 /// Why a template could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expand {
+pub(crate) enum Expand {
     /// A `${` without `}` or a bad name.
     Syntax(String),
     /// The lookup had no value for this name.
@@ -27,7 +27,7 @@ pub enum Expand {
 }
 
 /// Expand a template with `lookup`.
-pub fn expand_with(
+pub(crate) fn expand_with(
     template: &str,
     mut lookup: impl FnMut(&str) -> Option<String>,
 ) -> Result<String, Expand> {
@@ -64,7 +64,7 @@ pub fn expand_with(
 }
 
 /// Whether `name` is a valid variable name.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

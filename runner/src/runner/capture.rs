@@ -8,7 +8,7 @@ use super::vars::Scope;
 
 /// Capture every variable of a step; a path that resolves to nothing is a
 /// failed check (later steps would otherwise run with a wrong value).
-pub fn capture(
+pub(crate) fn capture(
     captures: &std::collections::BTreeMap<String, toml::Spanned<String>>,
     resp: &Response,
     scope: &mut Scope<'_>,

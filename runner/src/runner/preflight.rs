@@ -11,7 +11,7 @@ use super::stub::{StubClient, VersionError};
 use super::vars::{Resolver, Scope};
 
 /// Messages for every required variable that is unset or empty.
-pub fn missing_vars(
+pub(crate) fn missing_vars(
     requires: &BTreeSet<String>,
     scope: &Scope<'_>,
     resolver: &Resolver,
@@ -24,7 +24,7 @@ pub fn missing_vars(
 }
 
 /// Check the stub at `stub.base()`: reachable, a cp-stub, same contract.
-pub async fn check_stub(stub: &StubClient, var: &str) -> Result<(), String> {
+pub(crate) async fn check_stub(stub: &StubClient, var: &str) -> Result<(), String> {
     let base = stub.base();
     match stub.version(Duration::from_secs(5)).await {
         Ok(v) => {

@@ -5,112 +5,114 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::counter::CounterKind;
 use super::duration::Dur;
 
 /// One replay file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReplayDoc {
+pub(crate) struct ReplayDoc {
     /// Unique name, shown in results and matched by `--filter`.
-    pub name: Spanned<String>,
+    pub(crate) name: Spanned<String>,
     /// What the scenario checks, in a sentence or two.
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     /// Variables the replay needs from `.seed.env` or the environment.
     #[serde(default)]
-    pub requires: Vec<Spanned<String>>,
+    pub(crate) requires: Vec<Spanned<String>>,
     /// Free-form labels.
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// A known failure: the replay is expected to fail for this reason.
-    pub xfail: Option<String>,
+    pub(crate) xfail: Option<String>,
     /// Do not run the replay, for this reason.
-    pub skip: Option<String>,
+    pub(crate) skip: Option<String>,
     /// Per-replay timeout (default from `--timeout`, 60 s).
-    pub timeout: Option<Dur>,
+    pub(crate) timeout: Option<Dur>,
     /// Run alone even if nothing else says so (see the parallel design).
     #[serde(default)]
-    pub exclusive: bool,
+    pub(crate) exclusive: bool,
     /// Base URL of the stub for counter expectations (default `${CP_STUB_BASE}`).
-    pub stub: Option<Spanned<String>>,
+    pub(crate) stub: Option<Spanned<String>>,
     /// Replay-local variables (lowest precedence; may use `${...}` of outside variables).
     #[serde(default)]
-    pub vars: BTreeMap<String, Spanned<String>>,
+    pub(crate) vars: BTreeMap<String, Spanned<String>>,
     /// The steps, in order (`[[step]]` tables).
     #[serde(default, rename = "step")]
-    pub steps: Vec<Spanned<Step>>,
+    pub(crate) steps: Vec<Spanned<Step>>,
 }
 
 /// One step: an optional request, expectations, captures, and an optional poll.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Step {
+pub(crate) struct Step {
     /// Step name (default `step N`); `since = "<name>"` refers to it.
-    pub name: Option<Spanned<String>>,
+    pub(crate) name: Option<Spanned<String>>,
     /// The request to send. A step without one only checks counters.
-    pub request: Option<Request>,
+    pub(crate) request: Option<Request>,
     /// What must hold.
     #[serde(default)]
-    pub expect: Expect,
+    pub(crate) expect: Expect,
     /// Variable name → JSON path in the response body.
     #[serde(default)]
-    pub capture: BTreeMap<String, Spanned<String>>,
+    pub(crate) capture: BTreeMap<String, Spanned<String>>,
     /// Repeat the step until its expectations hold.
-    pub poll: Option<Poll>,
+    pub(crate) poll: Option<Poll>,
     /// Why the step matters, printed when it fails: the cause to look at
     /// (a template, e.g. "the tenant's CP_PROVISION_URL does not point at
     /// this stub (D4)").
-    pub because: Option<Spanned<String>>,
+    pub(crate) because: Option<Spanned<String>>,
 }
 
 /// An HTTP request.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Request {
+pub(crate) struct Request {
     /// Method (default `GET`).
-    pub method: Option<Spanned<String>>,
+    pub(crate) method: Option<Spanned<String>>,
     /// Absolute URL, usually `${CP_STUB_BASE}/...`.
-    pub url: Spanned<String>,
+    pub(crate) url: Spanned<String>,
     /// Request headers.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub(crate) headers: BTreeMap<String, String>,
     /// A JSON body (any TOML value); sets `Content-Type: application/json`.
-    pub json: Option<Spanned<toml::Value>>,
+    pub(crate) json: Option<Spanned<toml::Value>>,
     /// A raw body.
-    pub body: Option<Spanned<String>>,
+    pub(crate) body: Option<Spanned<String>>,
     /// Per-step timeout (default from `--step-timeout`, 10 s).
-    pub timeout: Option<Dur>,
+    pub(crate) timeout: Option<Dur>,
 }
 
 /// Expectations of a step.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// Expected status, or a list of acceptable ones.
-    pub status: Option<Spanned<StatusSet>>,
+    pub(crate) status: Option<Spanned<StatusSet>>,
     /// Header name (any case) → expected value or matcher table.
     #[serde(default)]
-    pub headers: BTreeMap<String, Spanned<HeaderMatch>>,
+    pub(crate) headers: BTreeMap<String, Spanned<HeaderMatch>>,
     /// The body must validate against this contract schema.
-    pub schema: Option<Spanned<String>>,
+    pub(crate) schema: Option<Spanned<Name<contract::SchemaId>>>,
     /// JSON path assertions.
     #[serde(default)]
-    pub json: Vec<Spanned<JsonExpect>>,
+    pub(crate) json: Vec<Spanned<JsonExpect>>,
     /// The raw body must contain this text.
-    pub body_contains: Option<String>,
+    pub(crate) body_contains: Option<String>,
     /// Exact counter deltas at the stub.
     #[serde(default)]
-    pub counters: Vec<Spanned<CounterExpect>>,
+    pub(crate) counters: Vec<Spanned<CounterExpect>>,
 }
 
 impl Expect {
     /// Whether any expectation needs a response.
-    pub fn needs_response(&self) -> bool {
+    pub(crate) fn needs_response(&self) -> bool {
         self.status.is_some()
             || !self.headers.is_empty()
             || self.schema.is_some()
@@ -119,9 +121,38 @@ impl Expect {
     }
 }
 
+/// A name from a closed set (a contract schema, a counter), parsed when the
+/// file is read. An unknown one is kept with the parser's message rather
+/// than failing the deserialization, so `check` reports it at its position
+/// together with every other problem of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Name<T> {
+    /// As written.
+    pub(crate) text: String,
+    /// What it names, or why it names nothing.
+    pub(crate) parsed: Result<T, String>,
+}
+
+impl<T> fmt::Display for Name<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de, T: FromStr> Deserialize<'de> for Name<T>
+where
+    T::Err: fmt::Display,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = text.parse::<T>().map_err(|e| e.to_string());
+        Ok(Name { text, parsed })
+    }
+}
+
 /// One or more acceptable statuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusSet(pub Vec<u16>);
+pub(crate) struct StatusSet(pub Vec<u16>);
 
 impl fmt::Display for StatusSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -167,15 +198,15 @@ impl<'de> Deserialize<'de> for StatusSet {
 
 /// A header expectation: a plain string (exact value) or a matcher table.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeaderMatch {
+pub(crate) struct HeaderMatch {
     /// The value is exactly this.
-    pub equals: Option<String>,
+    pub(crate) equals: Option<String>,
     /// The value contains this.
-    pub contains: Option<String>,
+    pub(crate) contains: Option<String>,
     /// The value matches this regular expression.
-    pub matches: Option<String>,
+    pub(crate) matches: Option<String>,
     /// The header is present (`true`) or absent (`false`).
-    pub exists: Option<bool>,
+    pub(crate) exists: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for HeaderMatch {
@@ -222,51 +253,51 @@ fn header_match_from<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderMatch, D::
 /// A JSON path assertion. At least one of the matchers must be given.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JsonExpect {
+pub(crate) struct JsonExpect {
     /// `$.a.b[0]` or a JSON Pointer `/a/b/0`.
-    pub path: Spanned<String>,
+    pub(crate) path: Spanned<String>,
     /// The path exists (`true`) or not (`false`).
-    pub exists: Option<bool>,
+    pub(crate) exists: Option<bool>,
     /// The value equals this (strings are templates; numbers compare numerically).
-    pub equals: Option<toml::Value>,
+    pub(crate) equals: Option<toml::Value>,
     /// The value differs from this.
-    pub not_equals: Option<toml::Value>,
+    pub(crate) not_equals: Option<toml::Value>,
     /// JSON type: `string`, `number`, `integer`, `boolean`, `array`, `object`, `null`.
     #[serde(rename = "type")]
-    pub ty: Option<Spanned<String>>,
+    pub(crate) ty: Option<Spanned<String>>,
     /// A string contains this text, an array contains this element, or an object has this key.
-    pub contains: Option<toml::Value>,
+    pub(crate) contains: Option<toml::Value>,
     /// A string value matches this regular expression.
-    pub matches: Option<Spanned<String>>,
+    pub(crate) matches: Option<Spanned<String>>,
     /// A string, array or object has this length.
-    pub length: Option<u64>,
+    pub(crate) length: Option<u64>,
     /// Printed under this expectation when it fails (a template).
-    pub because: Option<String>,
+    pub(crate) because: Option<String>,
 }
 
 /// An exact counter expectation against the stub.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CounterExpect {
+pub(crate) struct CounterExpect {
     /// `provision_calls` (legacy name), `provision` (route id),
     /// `total_requests`, `violations_total`, `unmatched`, or `status_501`.
-    pub counter: Spanned<String>,
+    pub(crate) counter: Spanned<Name<CounterKind>>,
     /// Exact change since the baseline.
-    pub delta: i64,
+    pub(crate) delta: i64,
     /// Count only calls attributed to this org (template).
-    pub org: Option<String>,
+    pub(crate) org: Option<String>,
     /// Measure since the start of this earlier step (default: this step).
-    pub since: Option<Spanned<String>>,
+    pub(crate) since: Option<Spanned<String>>,
     /// Printed under this expectation when it fails (a template).
-    pub because: Option<String>,
+    pub(crate) because: Option<String>,
 }
 
 /// Repeat a step until its expectations hold.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Poll {
+pub(crate) struct Poll {
     /// Give up after this long.
-    pub timeout: Dur,
+    pub(crate) timeout: Dur,
     /// Wait between attempts (default 250 ms).
-    pub interval: Option<Dur>,
+    pub(crate) interval: Option<Dur>,
 }

@@ -21,13 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::format::template::{self, Expand};
 
 /// The default env file, written by `seed`.
-pub const DEFAULT_ENV_FILE: &str = seed::DEFAULT_OUT;
-
-/// Whether `seed` writes this key to `.seed.env` (see `.seed.env.example`;
-/// the list is [`seed::KEYS`]).
-pub fn is_seed_key(name: &str) -> bool {
-    seed::KEYS.iter().any(|k| k.name == name)
-}
+pub(crate) const DEFAULT_ENV_FILE: &str = contract::defaults::SEED_ENV_FILE;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +158,7 @@ impl Resolver {
 
     /// Variables to export to a shell replay: the flags and the env file
     /// (the process environment is inherited anyway), flags winning.
-    pub fn exports(&self) -> BTreeMap<String, String> {
+    pub(crate) fn exports(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (k, v) in &self.file {
             if !self.env.contains_key(k) {
@@ -182,7 +176,7 @@ impl Resolver {
             None => format!("{name} is not set"),
         };
         let file = &self.file_label;
-        if is_seed_key(name) {
+        if contract::seed_env::is_key(name) {
             format!("{what}: run seed (it writes {name} to {file}) or export it")
         } else {
             format!("{what}: export it, pass --var {name}=..., or add it to {file}")
@@ -226,28 +220,11 @@ fn describe_dotenv(e: &dotenvy::Error) -> String {
     }
 }
 
-/// Whether a variable's value must be masked when printed.
-pub fn is_secret(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    [
-        "TOKEN",
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "KEY",
-        "AUTH",
-        "COOKIE",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
-
 /// A value fit to print: masked when the name says it is a secret.
 pub fn display_value(name: &str, value: &str) -> String {
     if value.is_empty() {
         "<empty>".to_string()
-    } else if is_secret(name) {
+    } else if contract::redact::is_secret_name(name) {
         format!("<masked, {} chars>", value.chars().count())
     } else {
         value.to_string()
@@ -256,7 +233,7 @@ pub fn display_value(name: &str, value: &str) -> String {
 
 /// The variables one replay execution sees.
 #[derive(Debug, Clone)]
-pub struct Scope<'r> {
+pub(crate) struct Scope<'r> {
     resolver: &'r Resolver,
     builtins: BTreeMap<String, String>,
     local: BTreeMap<String, String>,
@@ -266,7 +243,7 @@ pub struct Scope<'r> {
 
 impl<'r> Scope<'r> {
     /// A scope with these built-ins.
-    pub fn new(resolver: &'r Resolver, builtins: BTreeMap<String, String>) -> Scope<'r> {
+    pub(crate) fn new(resolver: &'r Resolver, builtins: BTreeMap<String, String>) -> Scope<'r> {
         Scope {
             resolver,
             builtins,
@@ -276,7 +253,7 @@ impl<'r> Scope<'r> {
     }
 
     /// Add the replay's `[vars]` defaults, expanded against outside values.
-    pub fn set_local(&mut self, name: &str, template: &str) -> Result<(), Expand> {
+    pub(crate) fn set_local(&mut self, name: &str, template: &str) -> Result<(), Expand> {
         let v = self.expand(template)?;
         self.local.insert(name.to_string(), v);
         Ok(())
@@ -285,12 +262,12 @@ impl<'r> Scope<'r> {
     /// Record a captured value. Strings are kept as text; other JSON values
     /// also keep their type, so `equals = "${ID}"` or a body field
     /// `"${ID}"` alone substitutes the number, boolean, array or object.
-    pub fn capture(&mut self, name: &str, value: &serde_json::Value) {
+    pub(crate) fn capture(&mut self, name: &str, value: &serde_json::Value) {
         self.captured.insert(name.to_string(), value.clone());
     }
 
     /// Look a variable up.
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.captured
             .get(name)
             .map(|v| match v {
@@ -303,17 +280,17 @@ impl<'r> Scope<'r> {
     }
 
     /// Whether a variable has a non-empty value.
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| !v.is_empty())
     }
 
     /// Expand a template.
-    pub fn expand(&self, t: &str) -> Result<String, Expand> {
+    pub(crate) fn expand(&self, t: &str) -> Result<String, Expand> {
         template::expand_with(t, |n| self.get(n))
     }
 
     /// Expand every string inside a JSON value.
-    pub fn expand_json(&self, v: &serde_json::Value) -> Result<serde_json::Value, Expand> {
+    pub(crate) fn expand_json(&self, v: &serde_json::Value) -> Result<serde_json::Value, Expand> {
         use serde_json::Value;
         Ok(match v {
             Value::String(s) => {
@@ -341,11 +318,6 @@ impl<'r> Scope<'r> {
             ),
             other => other.clone(),
         })
-    }
-
-    /// Built-ins and captures, for exporting.
-    pub fn builtins(&self) -> &BTreeMap<String, String> {
-        &self.builtins
     }
 }
 
@@ -418,9 +390,11 @@ mod tests {
 
     #[test]
     fn secrets_are_masked() {
-        assert!(is_secret("ALPHA_ADMIN_TOKEN"));
-        assert!(is_secret("MOLECULE_CP_SHARED_SECRET"));
-        assert!(!is_secret("ALPHA_ORG_ID"));
+        assert!(contract::redact::is_secret_name("ALPHA_ADMIN_TOKEN"));
+        assert!(contract::redact::is_secret_name(
+            "MOLECULE_CP_SHARED_SECRET"
+        ));
+        assert!(!contract::redact::is_secret_name("ALPHA_ORG_ID"));
         assert_eq!(display_value("X_TOKEN", "abcd"), "<masked, 4 chars>");
         assert_eq!(display_value("X_URL", "http://x"), "http://x");
         assert!(parse_flags(&["A=1".into(), "B=x=y".into()]).unwrap()[1].1 == "x=y");

@@ -9,14 +9,14 @@ use super::request::{classify, SendError};
 
 /// Admin calls of one stub.
 #[derive(Debug, Clone)]
-pub struct StubClient {
+pub(crate) struct StubClient {
     client: reqwest::Client,
     base: String,
 }
 
 impl StubClient {
     /// A client for the stub at `base` (`http://host:port`).
-    pub fn new(client: reqwest::Client, base: &str) -> StubClient {
+    pub(crate) fn new(client: reqwest::Client, base: &str) -> StubClient {
         StubClient {
             client,
             base: base.trim_end_matches('/').to_string(),
@@ -24,7 +24,7 @@ impl StubClient {
     }
 
     /// The base URL.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
@@ -60,12 +60,12 @@ impl StubClient {
     }
 
     /// `GET /__/stub/state`.
-    pub async fn state(&self, timeout: Duration) -> Result<StubState, String> {
+    pub(crate) async fn state(&self, timeout: Duration) -> Result<StubState, String> {
         self.get("/state", timeout).await
     }
 
     /// `GET /__/stub/requests?since_seq=..&limit=..`.
-    pub async fn journal(
+    pub(crate) async fn journal(
         &self,
         since_seq: u64,
         limit: usize,
@@ -79,7 +79,7 @@ impl StubClient {
     }
 
     /// `GET /__/stub/version`, raw (to tell "unreachable" from "not a stub").
-    pub async fn version(&self, timeout: Duration) -> Result<VersionInfo, VersionError> {
+    pub(crate) async fn version(&self, timeout: Duration) -> Result<VersionInfo, VersionError> {
         let url = format!("{}{ADMIN_PREFIX}/version", self.base);
         let fut = async {
             let resp =
@@ -111,7 +111,7 @@ impl StubClient {
 
 /// Why the version check failed.
 #[derive(Debug, Clone)]
-pub enum VersionError {
+pub(crate) enum VersionError {
     /// Nothing answers.
     Unreachable(String),
     /// Something answers, but not a current cp-stub.

@@ -1,9 +1,9 @@
 //! Results of a run and the ways they are written: text on the terminal
 //! ([`text`]), JUnit XML ([`junit`]) and JSON ([`json`]).
 
-pub mod json;
-pub mod junit;
-pub mod text;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod text;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -78,7 +78,7 @@ pub struct Check {
 
 impl Check {
     /// A check that held.
-    pub fn pass(label: impl Into<String>) -> Check {
+    pub(crate) fn pass(label: impl Into<String>) -> Check {
         Check {
             ok: true,
             label: label.into(),
@@ -90,7 +90,7 @@ impl Check {
     }
 
     /// A check that did not hold.
-    pub fn fail(
+    pub(crate) fn fail(
         label: impl Into<String>,
         expected: impl Into<String>,
         actual: impl Into<String>,
@@ -106,13 +106,13 @@ impl Check {
     }
 
     /// Add detail lines.
-    pub fn with_details(mut self, details: Vec<String>) -> Check {
+    pub(crate) fn with_details(mut self, details: Vec<String>) -> Check {
         self.details = details;
         self
     }
 
     /// Attach a `because` text (kept only on a failed check).
-    pub fn with_because(mut self, because: Option<String>) -> Check {
+    pub(crate) fn with_because(mut self, because: Option<String>) -> Check {
         if !self.ok {
             self.because = because;
         }
@@ -220,7 +220,7 @@ impl ReplayReport {
     }
 
     /// The first failing check or error, in one line.
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         if let Some(e) = self.errors.first() {
             return e.clone();
         }
@@ -322,7 +322,7 @@ impl Summary {
     }
 
     /// `Replay summary: P passed, F failed, S skipped (of N total)`.
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let c = self.counts();
         format!(
             "Replay summary: {} passed, {} failed, {} skipped (of {} total)",
@@ -334,7 +334,7 @@ impl Summary {
     }
 
     /// The per-kind breakdown line.
-    pub fn breakdown_line(&self) -> String {
+    pub(crate) fn breakdown_line(&self) -> String {
         let c = self.counts();
         format!(
             "Results: {} PASS, {} FAIL, {} ERROR, {} SKIP, {} XFAIL, {} XPASS",
@@ -343,7 +343,7 @@ impl Summary {
     }
 
     /// The plain `N passed, N failed, N skipped` line CI tools read.
-    pub fn plain_line(&self) -> String {
+    pub(crate) fn plain_line(&self) -> String {
         let c = self.counts();
         format!(
             "{} passed, {} failed, {} skipped",

@@ -1,33 +1,33 @@
 //! The engine: select replays, preflight them, schedule them over `--jobs`
 //! workers with the shared/exclusive lock, run, report.
 
-pub mod bundle;
-pub mod capture;
-pub mod counters;
-pub mod expect;
-pub mod poll;
-pub mod preflight;
-pub mod replay;
-pub mod request;
-pub mod shell;
-pub mod stub;
-pub mod vars;
+pub(crate) mod bundle;
+pub(crate) mod capture;
+pub(crate) mod ctx;
+pub(crate) mod execution;
+pub(crate) mod expect;
+pub(crate) mod poll;
+pub(crate) mod preflight;
+pub(crate) mod replay;
+pub(crate) mod request;
+pub(crate) mod shell;
+pub(crate) mod stub;
+pub(crate) mod vars;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::format::{self, Kind, LoadError, Replay};
 use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
 
-use self::request::Prepared;
-use self::stub::StubClient;
+use self::ctx::{shell_quote, Ctx};
 use self::vars::{EnvFile, Resolver, VarsError};
 
 /// Default per-replay timeout.
@@ -116,124 +116,6 @@ pub enum RunError {
     },
 }
 
-/// State shared by every replay of a run.
-#[derive(Debug)]
-pub struct Ctx {
-    pub(crate) client: reqwest::Client,
-    pub(crate) resolver: Resolver,
-    pub(crate) replay_timeout: Duration,
-    pub(crate) step_timeout: Duration,
-    run_id: String,
-    lock: RwLock<()>,
-    stub_checks: Mutex<HashMap<String, Result<(), String>>>,
-    rerun: String,
-}
-
-/// Either half of the run lock.
-#[derive(Debug)]
-pub enum Guard<'a> {
-    /// Shared with other non-exclusive replays.
-    Shared(RwLockReadGuard<'a, ()>),
-    /// Alone.
-    Exclusive(RwLockWriteGuard<'a, ()>),
-}
-
-impl Ctx {
-    /// Built-in variables of one replay execution.
-    pub(crate) fn builtins(&self, name: &str, replay_id: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("REPLAY_NAME".to_string(), name.to_string()),
-            ("REPLAY_ID".to_string(), replay_id.to_string()),
-            ("RUN_ID".to_string(), self.run_id.clone()),
-        ])
-    }
-
-    /// Take the run lock: exclusive for replays that assert counters or
-    /// touch shared stub state, shared for the others.
-    pub(crate) async fn lock(&self, exclusive: bool) -> Guard<'_> {
-        if exclusive {
-            Guard::Exclusive(self.lock.write().await)
-        } else {
-            Guard::Shared(self.lock.read().await)
-        }
-    }
-
-    /// Version preflight of a stub, once per base URL per run.
-    pub(crate) async fn check_stub(&self, stub: &StubClient, var: &str) -> Result<(), String> {
-        let mut cache = self.stub_checks.lock().await;
-        if let Some(r) = cache.get(stub.base()) {
-            return r.clone();
-        }
-        let r = preflight::check_stub(stub, var).await;
-        cache.insert(stub.base().to_string(), r.clone());
-        r
-    }
-}
-
-/// A replay execution in progress, for [`finish`].
-#[derive(Debug)]
-pub(crate) struct Execution {
-    pub report: ReplayReport,
-    pub stub: Option<StubClient>,
-    pub start_seq: Option<u64>,
-    pub started_ms: u64,
-    pub failing: Option<Prepared>,
-    pub replay_id: String,
-}
-
-/// Apply `xfail`, and attach the failure bundle to failures.
-pub(crate) async fn finish(ctx: &Ctx, r: &Replay, mut exec: Execution) -> ReplayReport {
-    if let Some(reason) = &r.xfail {
-        match exec.report.outcome {
-            Outcome::Fail => {
-                exec.report.outcome = Outcome::Xfail;
-                exec.report.reason = Some(reason.clone());
-            }
-            Outcome::Pass => {
-                exec.report.outcome = Outcome::Xpass;
-                exec.report.reason = Some(format!(
-                    "marked xfail ({reason}) but passed: the known failure is fixed, remove `xfail` from {}",
-                    r.path.display()
-                ));
-            }
-            _ => {}
-        }
-    }
-    if matches!(exec.report.outcome, Outcome::Fail | Outcome::Error) {
-        let rerun = format!("{} --filter {}", ctx.rerun, shell_quote(&r.name));
-        exec.report.bundle = Some(
-            bundle::build(
-                exec.stub.as_ref(),
-                exec.start_seq,
-                exec.started_ms,
-                exec.failing.as_ref(),
-                &exec.replay_id,
-                rerun,
-            )
-            .await,
-        );
-    }
-    exec.report
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-fn run_id() -> String {
-    let ms = replay::unix_ms();
-    format!(
-        "{:08x}",
-        (ms ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff
-    )
-}
-
 /// Select the replays of a run (after loading and checking every file).
 pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
     let all = format::load_dir(&opts.dir)?;
@@ -275,10 +157,7 @@ pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
 
 /// [`run`] of replays already [`select`]ed with the same options (the gate
 /// selects before any stack starts, and does not read the files twice).
-pub(crate) async fn run_selected(
-    opts: &RunOptions,
-    replays: Vec<Replay>,
-) -> Result<Summary, RunError> {
+pub async fn run_selected(opts: &RunOptions, replays: Vec<Replay>) -> Result<Summary, RunError> {
     run_inner(opts, Some(replays)).await
 }
 
@@ -294,26 +173,13 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
         None => select(opts)?,
     };
     let client = request::client().map_err(|e| RunError::Client(e.to_string()))?;
-    let mut rerun = format!(
-        "replays run --dir {}",
-        shell_quote(&opts.dir.display().to_string())
-    );
-    if let EnvFile::Path(p) = &opts.env_file {
-        rerun.push_str(&format!(
-            " --env-file {}",
-            shell_quote(&p.display().to_string())
-        ));
-    }
-    let ctx = Arc::new(Ctx {
+    let ctx = Arc::new(Ctx::new(
         client,
         resolver,
-        replay_timeout: opts.replay_timeout,
-        step_timeout: opts.step_timeout,
-        run_id: run_id(),
-        lock: RwLock::new(()),
-        stub_checks: Mutex::new(HashMap::new()),
-        rerun,
-    });
+        opts.replay_timeout,
+        opts.step_timeout,
+        rerun_command(opts),
+    ));
     let style = Style {
         color: opts.color.enabled(),
         quiet: opts.quiet,
@@ -339,7 +205,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
                     Some("not run: --fail-fast stopped the run after a failure".to_string());
                 rep
             } else {
-                run_one(&ctx, &r, format!("rp-{}-{}", ctx.run_id, i + 1)).await
+                run_one(&ctx, &r, ctx.replay_id(i + 1)).await
             };
             if fail_fast && report.outcome.is_failure() {
                 stop.store(true, Ordering::SeqCst);
@@ -377,7 +243,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
 
 /// The end of every run: the summary on stdout (unless `print` is off),
 /// then the reports.
-pub(crate) fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+pub fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
     if opts.print {
         print!("{}", render_summary(summary));
         let _ = std::io::stdout().flush();
@@ -418,6 +284,22 @@ async fn run_one(ctx: &Ctx, r: &Replay, replay_id: String) -> ReplayReport {
             rep
         }
     }
+}
+
+/// `replays run` with the options that find the same replays and variables
+/// again; a failing replay's bundle adds its `--filter`.
+fn rerun_command(opts: &RunOptions) -> String {
+    let mut rerun = format!(
+        "replays run --dir {}",
+        shell_quote(&opts.dir.display().to_string())
+    );
+    if let EnvFile::Path(p) = &opts.env_file {
+        rerun.push_str(&format!(
+            " --env-file {}",
+            shell_quote(&p.display().to_string())
+        ));
+    }
+    rerun
 }
 
 /// Write the `--junit` / `--json` reports of a run.

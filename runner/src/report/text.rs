@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::{Check, Outcome, ReplayReport, StepReport, Summary};
 
 /// Whether to colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ColorChoice {
     /// On a terminal, unless `NO_COLOR` is set.
     #[default]
@@ -36,7 +37,7 @@ impl ColorChoice {
 
 /// `auto`: colour on a terminal unless `NO_COLOR` is set to anything
 /// non-empty (<https://no-color.org>).
-pub fn auto_color(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+pub(crate) fn auto_color(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 

@@ -10,42 +10,42 @@ use crate::format::model::{CounterExpect, Step};
 use crate::format::template::Expand;
 use crate::report::{Check, StepReport};
 
-use super::counters::{signed, CounterKind};
+use super::ctx::Ctx;
 use super::expect::{check_response, expand_because};
 use super::request::{prepare, send, Prepared, SendError};
 use super::stub::StubClient;
 use super::vars::Scope;
-use super::Ctx;
+use crate::format::counter::signed;
 
 /// Default wait between poll attempts.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How a step ended.
 #[derive(Debug)]
-pub struct StepRun {
+pub(crate) struct StepRun {
     /// What happened.
-    pub report: StepReport,
+    pub(crate) report: StepReport,
     /// The last request sent, for the curl line.
-    pub request: Option<Prepared>,
+    pub(crate) request: Option<Prepared>,
     /// The step could not run (unreachable host, missing variable): ERROR, not FAIL.
-    pub error: bool,
+    pub(crate) error: bool,
 }
 
 /// Everything a step needs from its replay.
 #[derive(Debug)]
-pub struct StepEnv<'a> {
+pub(crate) struct StepEnv<'a> {
     /// The run.
-    pub ctx: &'a Ctx,
+    pub(crate) ctx: &'a Ctx,
     /// The stub, when the replay uses it.
-    pub stub: Option<&'a StubClient>,
+    pub(crate) stub: Option<&'a StubClient>,
     /// Counter baselines by step name.
-    pub baselines: &'a BTreeMap<String, StubState>,
+    pub(crate) baselines: &'a BTreeMap<String, StubState>,
     /// The replay's deadline.
-    pub deadline: Instant,
+    pub(crate) deadline: Instant,
     /// The replay execution id.
-    pub replay_id: &'a str,
+    pub(crate) replay_id: &'a str,
     /// The replay's timeout (for messages).
-    pub replay_timeout: Duration,
+    pub(crate) replay_timeout: Duration,
 }
 
 fn expand_error(name: &str, e: Expand) -> StepRun {
@@ -65,7 +65,7 @@ fn expand_error(name: &str, e: Expand) -> StepRun {
 }
 
 /// Run a step (with its poll, if any).
-pub async fn run_step(
+pub(crate) async fn run_step(
     env: &StepEnv<'_>,
     step: &Step,
     name: &str,
@@ -201,7 +201,7 @@ async fn counter_checks(
     let mut out = Vec::new();
     for c in counters {
         let ce = c.get_ref();
-        let Ok(kind) = CounterKind::parse(ce.counter.get_ref()) else {
+        let Ok(kind) = ce.counter.get_ref().parsed else {
             continue; // rejected by `check`
         };
         let org = match &ce.org {

@@ -1,6 +1,6 @@
 //! Building and sending a step's request; the `curl` line that sends it again.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -10,10 +10,10 @@ use crate::runner::vars::Scope;
 
 /// Header every request of the runner carries, so the stub's journal can
 /// tell which replay execution sent what.
-pub const REPLAY_ID_HEADER: &str = "x-replay-id";
+pub(crate) const REPLAY_ID_HEADER: &str = "x-replay-id";
 
 /// Header names whose values never appear in clear in output.
-pub fn is_secret_header(name: &str) -> bool {
+pub(crate) fn is_secret_header(name: &str) -> bool {
     contract::admin::REDACTED_HEADERS
         .iter()
         .any(|h| h.eq_ignore_ascii_case(name))
@@ -21,25 +21,29 @@ pub fn is_secret_header(name: &str) -> bool {
 
 /// A request with every template expanded.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Method.
-    pub method: String,
+    pub(crate) method: String,
     /// URL.
-    pub url: String,
+    pub(crate) url: String,
     /// Headers (expanded).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// Headers as written (templates), for the curl line of secret ones.
-    pub header_templates: Vec<(String, String)>,
+    pub(crate) header_templates: Vec<(String, String)>,
     /// JSON body.
-    pub json: Option<Value>,
+    pub(crate) json: Option<Value>,
     /// Raw body.
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     /// Timeout for this attempt.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 /// Expand a request.
-pub fn prepare(req: &Request, scope: &Scope<'_>, timeout: Duration) -> Result<Prepared, Expand> {
+pub(crate) fn prepare(
+    req: &Request,
+    scope: &Scope<'_>,
+    timeout: Duration,
+) -> Result<Prepared, Expand> {
     let mut headers = Vec::new();
     let mut header_templates = Vec::new();
     for (k, v) in &req.headers {
@@ -73,22 +77,20 @@ pub fn prepare(req: &Request, scope: &Scope<'_>, timeout: Duration) -> Result<Pr
 
 /// An answer.
 #[derive(Debug, Clone)]
-pub struct Response {
+pub(crate) struct Response {
     /// Status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Headers, names lower-cased, in arrival order.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// Body as text (lossy UTF-8).
-    pub text: String,
+    pub(crate) text: String,
     /// Body as JSON, when it parses.
-    pub json: Option<Value>,
-    /// Time to the full body.
-    pub elapsed: Duration,
+    pub(crate) json: Option<Value>,
 }
 
 impl Response {
     /// Values of a header (any case).
-    pub fn header(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn header(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -97,13 +99,13 @@ impl Response {
     }
 
     /// The body, cut to `max` characters for messages.
-    pub fn snippet(&self, max: usize) -> String {
+    pub(crate) fn snippet(&self, max: usize) -> String {
         snippet(&self.text, max)
     }
 }
 
 /// Cut text to `max` characters, single line.
-pub fn snippet(text: &str, max: usize) -> String {
+pub(crate) fn snippet(text: &str, max: usize) -> String {
     let one: String = text.replace('\n', "\\n");
     if one.chars().count() > max {
         format!("{}…", one.chars().take(max).collect::<String>())
@@ -134,7 +136,7 @@ pub enum SendError {
 }
 
 /// Send a prepared request.
-pub async fn send(
+pub(crate) async fn send(
     client: &reqwest::Client,
     p: &Prepared,
     replay_id: &str,
@@ -152,7 +154,6 @@ pub async fn send(
     } else if let Some(b) = &p.body {
         rb = rb.body(b.clone());
     }
-    let started = Instant::now();
     let fut = async {
         let resp = rb.send().await.map_err(|e| classify(&e, &p.url))?;
         let status = resp.status().as_u16();
@@ -179,7 +180,6 @@ pub async fn send(
         headers,
         text,
         json,
-        elapsed: started.elapsed(),
     })
 }
 
@@ -219,6 +219,9 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+// The curl line always single-quotes URLs, headers and bodies (a URL with
+// `?a=1&b=2` pastes safely); `shlex::try_quote` leaves plain words bare,
+// which would change every printed reproduce line, so this stays.
 fn sq(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -238,7 +241,7 @@ fn dq(s: &str) -> String {
 /// A `curl` command that sends the same request. Secret headers are written
 /// with their `${VAR}` templates (set them from the env file first), never
 /// with their values.
-pub fn curl_line(p: &Prepared) -> String {
+pub(crate) fn curl_line(p: &Prepared) -> String {
     let mut parts = vec!["curl -sS -i".to_string()];
     if p.method != "GET" || p.json.is_some() || p.body.is_some() {
         parts.push(format!("-X {}", p.method));

@@ -1,13 +1,15 @@
 //! Counter expectations: names, values in a [`StubState`], exact deltas.
 
+use std::str::FromStr;
+
 use contract::admin::StubState;
-use contract::Route;
+use contract::RouteId;
 
 /// What a counter name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CounterKind {
+pub(crate) enum CounterKind {
     /// A route's calls: its legacy name (`provision_calls`) or its id (`provision`).
-    Route(&'static Route),
+    Route(RouteId),
     /// Every non-admin request (`total_requests`).
     Total,
     /// Contract violations seen in requests (`violations_total`).
@@ -18,14 +20,16 @@ pub enum CounterKind {
     Status(u16),
 }
 
-impl CounterKind {
+impl FromStr for CounterKind {
+    type Err = String;
+
     /// Parse a counter name; the error lists the valid names.
-    pub fn parse(name: &str) -> Result<CounterKind, String> {
-        if let Some(r) = contract::ROUTES
-            .iter()
-            .find(|r| r.counter == name || r.id.as_str() == name)
-        {
-            return Ok(CounterKind::Route(r));
+    fn from_str(name: &str) -> Result<CounterKind, String> {
+        if let Ok(id) = name.parse::<RouteId>() {
+            return Ok(CounterKind::Route(id));
+        }
+        if let Some(r) = contract::ROUTES.iter().find(|r| r.counter == name) {
+            return Ok(CounterKind::Route(r.id));
         }
         match name {
             "total_requests" => return Ok(CounterKind::Total),
@@ -46,20 +50,22 @@ impl CounterKind {
             legacy.join(", ")
         ))
     }
+}
 
+impl CounterKind {
     /// Whether the stub counts it per caller org.
-    pub fn per_org(self) -> bool {
+    pub(crate) fn per_org(self) -> bool {
         matches!(self, CounterKind::Route(_))
     }
 
     /// The counter's value in a state, for one org or overall.
-    pub fn value(self, state: &StubState, org: Option<&str>) -> u64 {
+    pub(crate) fn value(self, state: &StubState, org: Option<&str>) -> u64 {
         match (self, org) {
-            (CounterKind::Route(r), Some(org)) => state.org_calls(org, r.id),
-            (CounterKind::Route(r), None) => state
+            (CounterKind::Route(id), Some(org)) => state.org_calls(org, id),
+            (CounterKind::Route(id), None) => state
                 .counters
-                .get(r.counter)
-                .or_else(|| state.routes.get(r.id.as_str()))
+                .get(id.route().counter)
+                .or_else(|| state.routes.get(id.as_str()))
                 .copied()
                 .unwrap_or(0),
             (CounterKind::Total, _) => state.total_requests,
@@ -73,7 +79,7 @@ impl CounterKind {
 }
 
 /// Render a signed delta as `+1`, `0`, `-2`.
-pub fn signed(delta: i64) -> String {
+pub(crate) fn signed(delta: i64) -> String {
     if delta > 0 {
         format!("+{delta}")
     } else {
@@ -87,20 +93,24 @@ mod tests {
 
     #[test]
     fn names() {
+        assert!(matches!(
+            "provision_calls".parse::<CounterKind>(),
+            Ok(CounterKind::Route(RouteId::Provision))
+        ));
         assert!(
-            matches!(CounterKind::parse("provision_calls"), Ok(CounterKind::Route(r)) if r.id == contract::RouteId::Provision)
-        );
-        assert!(
-            matches!(CounterKind::parse("tenants_config"), Ok(CounterKind::Route(r)) if r.counter == "tenants_config_calls")
+            matches!("tenants_config".parse::<CounterKind>(), Ok(CounterKind::Route(r)) if r.route().counter == "tenants_config_calls")
         );
         assert_eq!(
-            CounterKind::parse("status_501"),
+            "status_501".parse::<CounterKind>(),
             Ok(CounterKind::Status(501))
         );
-        assert_eq!(CounterKind::parse("unmatched"), Ok(CounterKind::Unmatched));
-        let e = CounterKind::parse("provision_call").unwrap_err();
+        assert_eq!(
+            "unmatched".parse::<CounterKind>(),
+            Ok(CounterKind::Unmatched)
+        );
+        let e = "provision_call".parse::<CounterKind>().unwrap_err();
         assert!(e.contains("unknown counter `provision_call`") && e.contains("provision_calls"));
-        assert!(CounterKind::parse("status_9").is_err());
+        assert!("status_9".parse::<CounterKind>().is_err());
     }
 
     #[test]
@@ -112,7 +122,7 @@ mod tests {
             .or_default()
             .insert("provision".into(), 2);
         s.statuses.insert("501".into(), 4);
-        let p = CounterKind::parse("provision_calls").unwrap();
+        let p = "provision_calls".parse::<CounterKind>().unwrap();
         assert_eq!(p.value(&s, None), 3);
         assert_eq!(p.value(&s, Some("org-a")), 2);
         assert_eq!(p.value(&s, Some("org-b")), 0);

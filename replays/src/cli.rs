@@ -1,0 +1,465 @@
+//! The command line: every command and flag (with its environment variable
+//! where one fits, and one doc comment that is its help), and what each
+//! command does with them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use contract::RouteId;
+use replay_runner::{parse_duration, parse_flags, ColorChoice, EnvFile, RunOptions};
+use replays::stack::compose::{DEFAULT_STUB_IMAGE, DEFAULT_TENANT_IMAGE};
+use replays::stack::{BuildPolicy, ComposeOptions, StackOptions};
+use replays::{DriftOptions, GateOptions, RouteDrift, StackChoice};
+
+/// The cp-harness replay runner.
+///
+/// Exit status: 0 all good, 1 any FAIL / ERROR / XPASS (or drift found),
+/// 2 usage or configuration error.
+#[derive(Debug, Parser)]
+#[command(name = "replays", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run replays and report PASS / FAIL / ERROR / SKIP / XFAIL / XPASS.
+    Run(RunArgs),
+    /// Validate replay files without running them (exit 2 on any error).
+    Check {
+        /// Replay folder.
+        #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Print each variable the replays use, its value (secrets masked) and where it came from.
+    Env {
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Replay folder (to list the variables its replays need).
+        #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Send every contract probe to another CP base and to the stub; report shape drift.
+    Drift(DriftArgs),
+    /// The whole CI job: stack up (embedded or compose), seed, run every replay, down.
+    ///
+    /// Same output, exit codes and reports as `run`; a stack or seed failure
+    /// is exit 1 with its cause. Phase timings go to stderr.
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Args)]
+struct VarArgs {
+    /// Env file to read variables from (default: .seed.env when it exists).
+    #[arg(long, env = "REPLAYS_ENV_FILE", conflicts_with = "no_env_file")]
+    env_file: Option<PathBuf>,
+    /// Do not read any env file.
+    #[arg(long)]
+    no_env_file: bool,
+    /// Set a variable (highest precedence after built-ins); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+}
+
+impl VarArgs {
+    fn env_file(&self) -> EnvFile {
+        match (&self.env_file, self.no_env_file) {
+            (_, true) => EnvFile::Disabled,
+            (Some(p), _) => EnvFile::Path(p.clone()),
+            (None, _) => EnvFile::Default,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonRunArgs,
+    #[command(flatten)]
+    vars: VarArgs,
+}
+
+/// The flags `run` and `gate` share.
+#[derive(Debug, Args)]
+struct CommonRunArgs {
+    /// Replay folder (*.toml and *.sh files).
+    #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
+    dir: PathBuf,
+    /// Run only replays whose name contains this text.
+    #[arg(long, env = "REPLAYS_FILTER")]
+    filter: Option<String>,
+    /// Replays run at once; exact counter assertions stay exact (see the docs).
+    #[arg(long, short = 'j', env = "REPLAYS_JOBS", default_value_t = 1)]
+    jobs: usize,
+    /// Start no further replay after the first FAIL / ERROR / XPASS.
+    #[arg(long, env = "REPLAYS_FAIL_FAST", value_parser = parse_env_bool)]
+    fail_fast: bool,
+    /// Per-replay timeout, e.g. 60s.
+    #[arg(long, env = "REPLAYS_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Per-step (per-request) timeout, e.g. 10s.
+    #[arg(long, env = "REPLAYS_STEP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    step_timeout: Duration,
+    /// Write a JUnit XML report to this file.
+    #[arg(long, env = "REPLAYS_JUNIT")]
+    junit: Option<PathBuf>,
+    /// Write a JSON report to this file.
+    #[arg(long, env = "REPLAYS_JSON")]
+    json: Option<PathBuf>,
+    /// Colour: auto (terminal and no NO_COLOR), always, never.
+    #[arg(long, env = "REPLAYS_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only failures and result lines.
+    #[arg(long, short, env = "REPLAYS_QUIET", value_parser = parse_env_bool)]
+    quiet: bool,
+}
+
+impl CommonRunArgs {
+    fn options(self, env_file: EnvFile, vars: Vec<(String, String)>) -> RunOptions {
+        RunOptions {
+            dir: self.dir,
+            env_file,
+            vars,
+            process_env: None,
+            filter: self.filter,
+            jobs: self.jobs.max(1),
+            fail_fast: self.fail_fast,
+            replay_timeout: self.timeout,
+            step_timeout: self.step_timeout,
+            junit: self.junit,
+            json: self.json,
+            color: self.color,
+            quiet: self.quiet,
+            print: true,
+        }
+    }
+}
+
+/// Which stack `gate` brings up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StackKind {
+    /// cp-stub, tenant alpha and tenant beta in this process, on 127.0.0.1 ephemeral ports.
+    Embedded,
+    /// compose.yml through `docker compose` (v2) or `docker-compose` (1.29).
+    Compose,
+}
+
+#[derive(Debug, Args)]
+struct GateArgs {
+    /// The stack to bring up.
+    #[arg(long, env = "REPLAYS_STACK", value_enum, default_value_t = StackKind::Embedded)]
+    stack: StackKind,
+    #[command(flatten)]
+    common: CommonRunArgs,
+    /// Overall timeout of seed (which also waits for the stack's health), e.g. 120s.
+    #[arg(long, env = "SEED_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    seed_timeout: Duration,
+    /// Where seed writes the env file [.seed.env in a temp folder, kept on
+    /// failure; ./.seed.env with --keep-up].
+    #[arg(long, env = "SEED_ENV_FILE")]
+    seed_env_file: Option<PathBuf>,
+    /// compose: the compose file (its folder holds docker/build-images.sh).
+    #[arg(long, env = "GATE_COMPOSE_FILE", default_value = "compose.yml")]
+    compose_file: PathBuf,
+    /// compose: project name [cp-harness-gate-<pid>; cp-harness with --keep-up].
+    #[arg(long, env = "COMPOSE_PROJECT_NAME")]
+    project: Option<String>,
+    /// compose: the compose command ["docker compose" when it works, else docker-compose].
+    #[arg(long, env = "COMPOSE")]
+    compose_command: Option<String>,
+    /// compose: when to run docker/build-images.sh.
+    #[arg(long, env = "GATE_BUILD", value_enum, default_value_t = BuildPolicy::IfMissing)]
+    build: BuildPolicy,
+    /// compose: never build the images (same as --build never; env CP_HARNESS_NO_BUILD=1).
+    #[arg(long, env = "CP_HARNESS_NO_BUILD", value_parser = parse_env_bool)]
+    no_build: bool,
+    /// compose: leave the stack up afterwards (env KEEP_UP=1).
+    #[arg(long, env = "KEEP_UP", value_parser = parse_env_bool)]
+    keep_up: bool,
+    /// compose: how long the services may take to become healthy, e.g. 120s
+    /// (env GATE_UP_TIMEOUT; a bare number is seconds).
+    #[arg(long, env = "GATE_UP_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    up_timeout: Duration,
+    /// compose: host port of cp-stub.
+    #[arg(long, env = "CP_STUB_PORT", default_value_t = contract::defaults::STUB_PORT)]
+    stub_port: u16,
+    /// compose: host port of tenant alpha.
+    #[arg(long, env = "ALPHA_PORT", default_value_t = 8081)]
+    alpha_port: u16,
+    /// compose: host port of tenant beta.
+    #[arg(long, env = "BETA_PORT", default_value_t = 8082)]
+    beta_port: u16,
+    /// compose: the stub image.
+    #[arg(long, env = "CP_STUB_IMAGE", default_value = DEFAULT_STUB_IMAGE)]
+    stub_image: String,
+    /// compose: the tenants' image (a real workspace-server image works too).
+    #[arg(long, env = "TENANT_IMAGE", default_value = DEFAULT_TENANT_IMAGE)]
+    tenant_image: String,
+}
+
+#[derive(Debug, Args)]
+struct DriftArgs {
+    /// The CP base URL to examine (a real or staging CP, or a recording).
+    #[arg(long, env = "DRIFT_AGAINST")]
+    against: String,
+    /// The stub to compare with (default: an embedded cp-stub on an ephemeral loopback port).
+    #[arg(long, env = "CP_STUB_BASE")]
+    stub: Option<String>,
+    /// Org id the probes use.
+    #[arg(long, env = "DRIFT_ORG", default_value = "org-drift-probe")]
+    org: String,
+    /// Workspace id the probes use.
+    #[arg(long, env = "DRIFT_WORKSPACE", default_value = "ws-drift-probe")]
+    workspace: String,
+    /// Header sent to the target (e.g. credentials), "Name: value"; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Probe only this route id; repeatable.
+    #[arg(long = "route", value_name = "ID", value_parser = parse_route)]
+    routes: Vec<RouteId>,
+    /// Per-request timeout.
+    #[arg(long, env = "DRIFT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Colour: auto, always, never.
+    #[arg(long, env = "REPLAYS_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Also write the comparison as JSON to this file.
+    #[arg(long, env = "DRIFT_JSON")]
+    json: Option<PathBuf>,
+}
+
+/// Why a command could not run (exit status 2). Each variant is the
+/// library's own error, so the printed cause chain is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A `--var` flag or the env file.
+    #[error(transparent)]
+    Vars(#[from] replay_runner::VarsError),
+    /// `run` could not start or finish.
+    #[error(transparent)]
+    Run(#[from] replay_runner::RunError),
+    /// `drift` could not run.
+    #[error(transparent)]
+    Drift(#[from] replays::DriftError),
+    /// The embedded stub of `drift` did not start.
+    #[error(transparent)]
+    Stub(#[from] cp_stub::StubError),
+    /// The async runtime could not start.
+    #[error(transparent)]
+    Runtime(#[from] std::io::Error),
+    /// A `--header` is not `Name: value`.
+    #[error("bad --header `{0}`: write \"Name: value\"")]
+    BadHeader(String),
+    /// The `--json` report of `drift` could not be written.
+    #[error("cannot write {path}: {reason}")]
+    WriteJson {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A flag's environment value: 1/0, true/false, yes/no, on/off; empty = off.
+fn parse_env_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        other => Err(format!("`{other}` is not a boolean (use 1 or 0)")),
+    }
+}
+
+/// A `--route`: a route id of the contract.
+fn parse_route(s: &str) -> Result<RouteId, String> {
+    s.parse::<RouteId>().map_err(|_| {
+        let ids = RouteId::ALL.map(RouteId::as_str);
+        format!("unknown route `{s}` (routes: {})", ids.join(", "))
+    })
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+impl Cli {
+    /// Run the command; the exit status.
+    pub fn execute(self) -> Result<u8, CliError> {
+        match self.command {
+            Command::Check { dir } => Ok(check(&dir)),
+            Command::Env { vars, dir } => {
+                let flags = parse_flags(&vars.vars)?;
+                let text = replays::env_listing(
+                    &vars.env_file(),
+                    &flags,
+                    &dir,
+                    std::env::vars().collect(),
+                )?;
+                print!("{text}");
+                Ok(0)
+            }
+            Command::Run(a) => {
+                let opts = a
+                    .common
+                    .options(a.vars.env_file(), parse_flags(&a.vars.vars)?);
+                let summary = runtime()?.block_on(replay_runner::run(&opts))?;
+                Ok(u8::try_from(summary.exit_code()).unwrap_or(1))
+            }
+            Command::Gate(a) => gate(a),
+            Command::Drift(a) => drift(a),
+        }
+    }
+}
+
+fn check(dir: &std::path::Path) -> u8 {
+    match replay_runner::check(dir) {
+        Ok(s) => {
+            println!(
+                "{}: {} replay file{} ok ({} toml, {} sh)",
+                dir.display(),
+                s.toml + s.shell,
+                if s.toml + s.shell == 1 { "" } else { "s" },
+                s.toml,
+                s.shell
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
+fn gate(a: GateArgs) -> Result<u8, CliError> {
+    let stack = match a.stack {
+        StackKind::Embedded => StackChoice::Embedded(StackOptions::default()),
+        StackKind::Compose => StackChoice::Compose(ComposeOptions {
+            project: a
+                .project
+                .filter(|p| !p.trim().is_empty())
+                .unwrap_or_else(|| ComposeOptions::default_project(a.keep_up)),
+            compose_file: a.compose_file,
+            command: a.compose_command.filter(|c| !c.trim().is_empty()),
+            build: if a.no_build {
+                BuildPolicy::Never
+            } else {
+                a.build
+            },
+            keep_up: a.keep_up,
+            up_timeout: a.up_timeout,
+            stub_port: a.stub_port,
+            alpha_port: a.alpha_port,
+            beta_port: a.beta_port,
+            stub_image: a.stub_image,
+            tenant_image: a.tenant_image,
+            progress: true,
+        }),
+    };
+    let keep_up = matches!(&stack, StackChoice::Compose(o) if o.keep_up);
+    let opts = GateOptions {
+        stack,
+        run: a.common.options(EnvFile::Disabled, Vec::new()),
+        seed_timeout: a.seed_timeout,
+        // A stack left up keeps its .seed.env where `replays run` looks.
+        seed_env_file: a
+            .seed_env_file
+            .or_else(|| keep_up.then(|| PathBuf::from(contract::defaults::SEED_ENV_FILE))),
+        progress: true,
+    };
+    match runtime()?.block_on(replays::gate(&opts)) {
+        Ok(outcome) => Ok(u8::try_from(outcome.exit_code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("replays gate: {e}");
+            Ok(2)
+        }
+    }
+}
+
+fn drift(a: DriftArgs) -> Result<u8, CliError> {
+    let headers = a
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| CliError::BadHeader(h.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let rt = runtime()?;
+    // Without --stub, compare with this build's own stub, in-process.
+    let embedded = match &a.stub {
+        Some(_) => None,
+        None => Some(rt.block_on(cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        }))?),
+    };
+    let stub = match &a.stub {
+        Some(s) => s.clone(),
+        None => embedded
+            .as_ref()
+            .map(cp_stub::Stub::base_url)
+            .unwrap_or_default(),
+    };
+    let opts = DriftOptions {
+        against: a.against,
+        stub,
+        org: a.org,
+        workspace: a.workspace,
+        headers,
+        routes: a.routes,
+        timeout: a.timeout,
+    };
+    let results = rt.block_on(replays::drift(&opts));
+    if let Some(e) = embedded {
+        rt.block_on(e.shutdown());
+    }
+    let results = results?;
+    let style = replay_runner::Style {
+        color: a.color.enabled(),
+        quiet: false,
+    };
+    print!("{}", replays::render_drift(&opts, &results, &style));
+    if let Some(p) = a.json {
+        let write = serde_json::to_string_pretty(&results)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(&p, text).map_err(|e| e.to_string()));
+        write.map_err(|reason| CliError::WriteJson { path: p, reason })?;
+    }
+    Ok(u8::from(results.iter().any(RouteDrift::differs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_bools_like_the_bash_gate() {
+        for on in ["1", "true", "YES", "on"] {
+            assert_eq!(parse_env_bool(on), Ok(true), "{on}");
+        }
+        for off in ["", "0", "false", "no", "off"] {
+            assert_eq!(parse_env_bool(off), Ok(false), "{off:?}");
+        }
+        assert!(parse_env_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn routes_parse_into_ids() {
+        assert_eq!(parse_route("provision"), Ok(RouteId::Provision));
+        assert!(parse_route("provision_calls")
+            .unwrap_err()
+            .starts_with("unknown route `provision_calls` (routes: provision, "));
+    }
+}
