@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use contract::RouteId;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -47,6 +48,16 @@ struct FakeState {
 pub struct FakeCp {
     pub base: String,
     state: Arc<Mutex<FakeState>>,
+}
+
+/// The fake's key for a route id (its internals still key by string).
+fn key(route: RouteId) -> &'static str {
+    match route {
+        RouteId::Provision => "provision",
+        RouteId::TenantsConfig => "config",
+        RouteId::Stop => "stop",
+        _ => "other",
+    }
 }
 
 fn route_key(method: &str, path: &str) -> &'static str {
@@ -141,40 +152,40 @@ impl FakeCp {
         resp
     }
 
-    /// Queue answers for a route key ("provision", "config", "stop").
-    pub fn script(&self, key: &'static str, answers: &[(u16, &str)]) {
+    /// Queue answers for a route.
+    pub fn script(&self, route: RouteId, answers: &[(u16, &str)]) {
         let mut st = self.state.lock().unwrap();
-        let queue = st.script.entry(key).or_default();
+        let queue = st.script.entry(key(route)).or_default();
         for (status, body) in answers {
             queue.push_back((*status, body.to_string()));
         }
     }
 
     /// Hold every answer of a route until [`FakeCp::release`].
-    pub fn hold(&self, key: &'static str) {
+    pub fn hold(&self, route: RouteId) {
         self.state
             .lock()
             .unwrap()
             .held
-            .insert(key, Arc::new(tokio::sync::Semaphore::new(0)));
+            .insert(key(route), Arc::new(tokio::sync::Semaphore::new(0)));
     }
 
     /// Let held answers of a route go, now and from now on.
-    pub fn release(&self, key: &'static str) {
-        if let Some(gate) = self.state.lock().unwrap().held.remove(key) {
+    pub fn release(&self, route: RouteId) {
+        if let Some(gate) = self.state.lock().unwrap().held.remove(key(route)) {
             gate.close();
         }
     }
 
     /// Wait (bounded) until a route has been called `n` times.
-    pub async fn wait_calls(&self, key: &str, n: usize) {
+    pub async fn wait_calls(&self, route: RouteId, n: usize) {
         for _ in 0..1000 {
-            if self.seen_route(key).len() >= n {
+            if self.seen_route(route).len() >= n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        panic!("{key} never reached {n} calls");
+        panic!("{route} never reached {n} calls");
     }
 
     pub fn set_config(&self, body: &str) {
@@ -185,10 +196,10 @@ impl FakeCp {
         self.state.lock().unwrap().seen.clone()
     }
 
-    pub fn seen_route(&self, key: &str) -> Vec<Seen> {
+    pub fn seen_route(&self, route: RouteId) -> Vec<Seen> {
         self.seen()
             .into_iter()
-            .filter(|s| route_key(&s.method, &s.path) == key)
+            .filter(|s| route_key(&s.method, &s.path) == key(route))
             .collect()
     }
 }
