@@ -14,8 +14,10 @@ use serde::Serialize;
 use crate::retry::RetryPolicy;
 use crate::vars::{self, ConfigError};
 
-/// Everything [`crate::start`] needs. `Default` is an unconfigured tenant on
-/// 127.0.0.1:8080 with no CP variable set; fill in what a test needs:
+/// Everything [`crate::start`] needs, one field per setting (its flag and
+/// variable: `tenant-double --help`, README.md). `Default` is an
+/// unconfigured tenant on 127.0.0.1:8080 with no CP variable set; fill in
+/// what a test needs:
 ///
 /// ```
 /// let config = tenant_double::Config {

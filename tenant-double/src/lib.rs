@@ -49,6 +49,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Settings
+//!
+//! Each setting is defined once, as a clap argument of [`Config`] (or of
+//! its [`RetryPolicy`]): flag, variable, default and help. The binary
+//! parses them from its command line and env; [`Config::from_vars`] reads
+//! the same definitions from a variable list, [`Config::default`] is their
+//! defaults, and `{:?}` masks every secret-named one (`contract::redact`).
+//!
 //! # Tenant API
 //!
 //! | method | path | answer |
