@@ -69,42 +69,45 @@ where
         .filter(|(_, v)| !v.as_ref().is_empty())
         .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
         .collect();
+    /// A setting whose variable is in the list.
+    struct Given {
+        var: String,
+        value: String,
+        id: String,
+        /// The argument as clap names it in errors (`--port <PORT>`).
+        shown: String,
+    }
     let mut built = command::<T>();
     built.build();
-    // (variable, value, argument id, argument as clap names it in errors)
-    let given: Vec<(String, String, String, String)> = built
+    let given: Vec<Given> = built
         .get_arguments()
         .filter_map(|arg| {
-            let name = arg.get_env()?.to_str()?;
-            let value = vars.get(name)?;
-            Some((
-                name.to_string(),
-                value.clone(),
-                arg.get_id().to_string(),
-                arg.to_string(),
-            ))
+            let var = arg.get_env()?.to_str()?;
+            Some(Given {
+                var: var.to_string(),
+                value: vars.get(var)?.clone(),
+                id: arg.get_id().to_string(),
+                shown: arg.to_string(),
+            })
         })
         .collect();
     // A variable's value becomes its argument's default: clap parses both
     // the same way, flags included.
-    let cmd = given
-        .iter()
-        .fold(without_env(command::<T>()), |cmd, (_, value, id, _)| {
-            cmd.mut_arg(id, |arg| arg.default_value(value.clone()))
-        });
-    let matches = cmd.try_get_matches_from(Vec::<String>::new());
-    matches
+    let cmd = given.iter().fold(without_env(command::<T>()), |cmd, g| {
+        cmd.mut_arg(&g.id, |arg| arg.default_value(g.value.clone()))
+    });
+    cmd.try_get_matches_from(Vec::<String>::new())
         .and_then(|matches| T::from_arg_matches(&matches))
         .map_err(|e| {
             // Name the variable, not the flag clap names.
             let culprit = match e.get(ContextKind::InvalidArg) {
-                Some(ContextValue::String(arg)) => given.iter().find(|g| &g.3 == arg),
+                Some(ContextValue::String(shown)) => given.iter().find(|g| &g.shown == shown),
                 _ => None,
             };
             match culprit {
-                Some((name, value, _, _)) => ConfigError::Invalid {
-                    name: name.clone(),
-                    value: value.clone(),
+                Some(g) => ConfigError::Invalid {
+                    name: g.var.clone(),
+                    value: g.value.clone(),
                     reason: reason(&e),
                 },
                 None => ConfigError::Definition(e.to_string()),

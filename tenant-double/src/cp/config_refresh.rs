@@ -12,9 +12,8 @@ use super::http::{body_detail, error_chain};
 use crate::report::{now_ms, ConfigRefresh};
 use crate::state::Shared;
 
-/// Fetch `/cp/tenants/config`, decode it as the real client does (a flat
-/// string map, incident D1) and apply it to the effective env. Best effort:
-/// a failure is logged and recorded, never fatal.
+/// One refresh, recorded as the last one. Best effort: a failure is logged
+/// and recorded, never fatal.
 pub(crate) async fn refresh_config(shared: &Shared, trigger: &str) -> ConfigRefresh {
     let resolution = {
         let inner = shared.lock();
@@ -72,6 +71,7 @@ pub(crate) async fn refresh_config(shared: &Shared, trigger: &str) -> ConfigRefr
     record
 }
 
+/// Send the fetch and decode a 200; the status lands in `record`.
 async fn fetch_config(
     req: reqwest::RequestBuilder,
     url: &str,
@@ -98,7 +98,7 @@ async fn fetch_config(
 
 /// Decode a config body as a flat `map[string]string`, naming every path
 /// that breaks the decode.
-pub(crate) fn decode_config(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
+fn decode_config(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         format!(
             "decoding /cp/tenants/config: not JSON ({e}; <unstructured body, {} bytes>)",
