@@ -1,86 +1,23 @@
-//! The tenant's settings: the real tenant's variables plus the double's own knobs.
+//! The tenant's settings: the real tenant's variables plus the double's own
+//! knobs, each defined once as a clap argument (flag, variable, default and
+//! help); the binary parses them from its command line and env, the library
+//! from a variable list ([`Config::from_vars`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-/// Variables the real tenant reads, in the order this crate documents them.
-pub const TENANT_VARIABLES: &[&str] = &[
-    "PORT",
-    "TENANT_BIND",
-    "MOLECULE_ORG_ID",
-    "ADMIN_TOKEN",
-    "PLATFORM_URL",
-    "CP_PROVISION_URL",
-    "MOLECULE_CP_URL",
-    "MOLECULE_CP_DEFAULT_URL",
-    "CP_UPSTREAM_URL",
-    "MOLECULE_CP_SHARED_SECRET",
-    "PROVISION_SHARED_SECRET",
-    "CP_ADMIN_API_TOKEN",
-];
+use clap::ArgAction;
+use serde::Serialize;
 
-/// The production CP base the real tenant falls back to when none of its
-/// variables is set. The double never sends a request there (incident D2).
-pub const PRODUCTION_CP_URL: &str = "https://api.moleculesai.app";
+use crate::retry::RetryPolicy;
+use crate::vars::{self, ConfigError};
 
-/// Errors reading the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A variable has a value that does not parse.
-    #[error("{name}={value:?} is not valid: {reason}")]
-    Invalid {
-        /// Variable name.
-        name: String,
-        /// The value found.
-        value: String,
-        /// What was expected.
-        reason: String,
-    },
-}
-
-/// How the provision call is retried (the real client: 6 attempts, 2 s
-/// doubling, cap 10 s, on 408, 429 and 500–527).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (at least 1).
-    pub attempts: u32,
-    /// Wait before the second attempt; doubled after each retry.
-    pub initial: Duration,
-    /// Longest wait between two attempts.
-    pub cap: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 6,
-            initial: Duration::from_secs(2),
-            cap: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// A policy with the real attempt count and millisecond waits, for tests.
-    pub fn fast() -> Self {
-        RetryPolicy {
-            attempts: 6,
-            initial: Duration::from_millis(5),
-            cap: Duration::from_millis(20),
-        }
-    }
-
-    /// The wait after failed attempt `attempt` (1-based).
-    pub fn delay_after(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(20);
-        self.initial.saturating_mul(factor).min(self.cap)
-    }
-}
-
-/// Everything [`crate::start`] needs. `Default` is an unconfigured tenant on
-/// 127.0.0.1:8080 with no CP variable set; fill in what a test needs:
+/// Everything [`crate::start`] needs, one field per setting (its flag and
+/// variable: `tenant-double --help`, README.md). `Default` is an
+/// unconfigured tenant on 127.0.0.1:8080 with no CP variable set; fill in
+/// what a test needs:
 ///
 /// ```
 /// let config = tenant_double::Config {
@@ -92,103 +29,89 @@ impl RetryPolicy {
 /// };
 /// assert_eq!(config.retry.attempts, 6);
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, clap::Args, Serialize)]
 pub struct Config {
-    /// Address to bind (`TENANT_BIND`, default 127.0.0.1; the container uses 0.0.0.0).
+    /// Address to bind (the container uses 0.0.0.0).
+    #[arg(long, env = "TENANT_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// Port (`PORT`, default 8080; 0 = ephemeral).
+    /// Port to listen on (0 = ephemeral).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
-    /// The tenant's org (`MOLECULE_ORG_ID`); required.
+    /// The tenant's org; required.
+    #[arg(long, env = "MOLECULE_ORG_ID", default_value = "")]
     pub org_id: String,
-    /// The tenant's admin token (`ADMIN_TOKEN`): the bearer its admin API
-    /// accepts, and what it sends to the CP.
+    /// The tenant's admin token: the bearer its admin API accepts, sent to
+    /// the CP as `X-Molecule-Admin-Token` and as the config-fetch bearer.
+    #[arg(long, env = "ADMIN_TOKEN", default_value = "", hide_env_values = true)]
     pub admin_token: String,
-    /// `PLATFORM_URL`, sent as `platform_url` when provisioning (default: the
-    /// tenant's own base URL).
+    /// Sent as `platform_url` when provisioning (default: the tenant's own base URL).
+    #[arg(long, env = "PLATFORM_URL")]
     pub platform_url: Option<String>,
-    /// `CP_PROVISION_URL`: first choice for provisioning, ignored by the config fetch.
+    /// First choice for provisioning; the config fetch ignores it.
+    #[arg(long, env = "CP_PROVISION_URL")]
     pub cp_provision_url: Option<String>,
-    /// `MOLECULE_CP_URL`: second choice for provisioning, first for the config fetch.
+    /// Second choice for provisioning, first for the config fetch.
+    #[arg(long, env = "MOLECULE_CP_URL")]
     pub molecule_cp_url: Option<String>,
-    /// `MOLECULE_CP_DEFAULT_URL`: the last variable either client reads.
+    /// The last variable either CP client reads.
+    #[arg(long, env = "MOLECULE_CP_DEFAULT_URL")]
     pub molecule_cp_default_url: Option<String>,
-    /// `CP_UPSTREAM_URL`: read by neither CP client (only by the real tenant's
-    /// `/cp/*` proxy); kept so a failure can say it was set (incident D2).
+    /// Read by neither CP client (only by the real tenant's `/cp/*` proxy);
+    /// kept so a failure can say it was set (incident D2).
+    #[arg(long, env = "CP_UPSTREAM_URL")]
     pub cp_upstream_url: Option<String>,
-    /// `MOLECULE_CP_SHARED_SECRET`: the provision bearer.
+    /// The provision bearer.
+    #[arg(long, env = "MOLECULE_CP_SHARED_SECRET", hide_env_values = true)]
     pub shared_secret: Option<String>,
-    /// `PROVISION_SHARED_SECRET`: the provision bearer when the former is unset.
+    /// The provision bearer when `MOLECULE_CP_SHARED_SECRET` is unset.
+    #[arg(long, env = "PROVISION_SHARED_SECRET", hide_env_values = true)]
     pub provision_shared_secret: Option<String>,
-    /// `CP_ADMIN_API_TOKEN` (read for completeness; the double calls no admin route).
+    /// Read for completeness; the double calls no CP admin route.
+    #[arg(long, env = "CP_ADMIN_API_TOKEN", hide_env_values = true)]
     pub cp_admin_api_token: Option<String>,
     /// Provision retry policy.
+    #[command(flatten)]
     pub retry: RetryPolicy,
-    /// Timeout of one CP request.
+    /// Timeout of one CP request, in ms.
+    #[arg(
+        long = "cp-timeout-ms",
+        env = "TENANT_DOUBLE_CP_TIMEOUT_MS",
+        default_value = "30000",
+        value_name = "MS",
+        value_parser = vars::millis
+    )]
     pub cp_timeout: Duration,
-    /// Fetch `/cp/tenants/config` during [`crate::start`] (the real tenant does).
+    /// Whether boot fetches /cp/tenants/config, as the real tenant always
+    /// does; `--no-config-refresh` skips it.
+    #[arg(
+        long = "no-config-refresh",
+        env = "TENANT_DOUBLE_NO_CONFIG_REFRESH",
+        action = ArgAction::SetTrue,
+        value_parser = vars::negated_flag()
+    )]
     pub config_refresh_on_boot: bool,
-    /// Print log lines to stderr (they are kept in `/__/tenant/cp` either way).
+    /// Print log lines to stderr (they are kept in `/__/tenant/cp` either
+    /// way). Off in the library; the binary turns it on unless `--quiet`.
+    #[arg(skip)]
     pub log: bool,
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Secrets never reach a log, not even through `{:?}`.
-        const HIDDEN: &str = contract::admin::REDACTED;
-        let hide = |s: &Option<String>| s.as_ref().map(|_| HIDDEN);
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("port", &self.port)
-            .field("org_id", &self.org_id)
-            .field(
-                "admin_token",
-                &(!self.admin_token.is_empty()).then_some(HIDDEN),
-            )
-            .field("platform_url", &self.platform_url)
-            .field("cp_provision_url", &self.cp_provision_url)
-            .field("molecule_cp_url", &self.molecule_cp_url)
-            .field("molecule_cp_default_url", &self.molecule_cp_default_url)
-            .field("cp_upstream_url", &self.cp_upstream_url)
-            .field("shared_secret", &hide(&self.shared_secret))
-            .field(
-                "provision_shared_secret",
-                &hide(&self.provision_shared_secret),
-            )
-            .field("cp_admin_api_token", &hide(&self.cp_admin_api_token))
-            .field("retry", &self.retry)
-            .field("cp_timeout", &self.cp_timeout)
-            .field("config_refresh_on_boot", &self.config_refresh_on_boot)
-            .field("log", &self.log)
-            .finish()
+        vars::redacted_debug("Config", self, f)
     }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 8080,
-            org_id: String::new(),
-            admin_token: String::new(),
-            platform_url: None,
-            cp_provision_url: None,
-            molecule_cp_url: None,
-            molecule_cp_default_url: None,
-            cp_upstream_url: None,
-            shared_secret: None,
-            provision_shared_secret: None,
-            cp_admin_api_token: None,
-            retry: RetryPolicy::default(),
-            cp_timeout: Duration::from_secs(30),
-            config_refresh_on_boot: true,
-            log: false,
-        }
+        vars::defaults()
     }
 }
 
 impl Config {
-    /// Read the real tenant's variables (see [`TENANT_VARIABLES`]) from the
-    /// process environment. Empty values count as unset, as in the real tenant.
+    /// Read the settings' variables (the real tenant's, see the README, and
+    /// the `TENANT_DOUBLE_*` knobs) from the process environment. Empty
+    /// values count as unset, as in the real tenant.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_vars(std::env::vars())
     }
@@ -211,74 +134,26 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .filter(|(k, _)| TENANT_VARIABLES.contains(&k.as_ref()))
-            .filter(|(_, v)| !v.as_ref().is_empty())
-            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
-            .collect();
-        let get = |name: &str| vars.get(name).cloned();
-        let mut config = Config::default();
-        if let Some(port) = get("PORT") {
-            config.port = port.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "PORT".into(),
-                value: port.clone(),
-                reason: "expected a port number (0-65535)".into(),
-            })?;
-        }
-        if let Some(bind) = get("TENANT_BIND") {
-            config.bind = bind.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "TENANT_BIND".into(),
-                value: bind.clone(),
-                reason: "expected an IP address such as 127.0.0.1 or 0.0.0.0".into(),
-            })?;
-        }
-        config.org_id = get("MOLECULE_ORG_ID").unwrap_or_default();
-        config.admin_token = get("ADMIN_TOKEN").unwrap_or_default();
-        config.platform_url = get("PLATFORM_URL");
-        config.cp_provision_url = get("CP_PROVISION_URL");
-        config.molecule_cp_url = get("MOLECULE_CP_URL");
-        config.molecule_cp_default_url = get("MOLECULE_CP_DEFAULT_URL");
-        config.cp_upstream_url = get("CP_UPSTREAM_URL");
-        config.shared_secret = get("MOLECULE_CP_SHARED_SECRET");
-        config.provision_shared_secret = get("PROVISION_SHARED_SECRET");
-        config.cp_admin_api_token = get("CP_ADMIN_API_TOKEN");
-        Ok(config)
+        vars::from_vars(vars)
     }
 
-    /// The CP-related variables as the tenant's initial effective env (empty
-    /// values dropped). The config refresh overlays this map.
-    pub(crate) fn cp_env(&self) -> BTreeMap<String, String> {
-        let pairs: [(&str, &Option<String>); 8] = [
-            ("PLATFORM_URL", &self.platform_url),
-            ("CP_PROVISION_URL", &self.cp_provision_url),
-            ("MOLECULE_CP_URL", &self.molecule_cp_url),
-            ("MOLECULE_CP_DEFAULT_URL", &self.molecule_cp_default_url),
-            ("CP_UPSTREAM_URL", &self.cp_upstream_url),
-            ("MOLECULE_CP_SHARED_SECRET", &self.shared_secret),
-            ("PROVISION_SHARED_SECRET", &self.provision_shared_secret),
-            ("CP_ADMIN_API_TOKEN", &self.cp_admin_api_token),
-        ];
-        pairs
-            .into_iter()
-            .filter_map(|(k, v)| {
-                v.as_ref()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (k.to_string(), v.clone()))
-            })
-            .collect()
+    /// The tenant's initial effective env: every string setting with a
+    /// value, by its variable (`CP_PROVISION_URL`, `MOLECULE_CP_SHARED_SECRET`,
+    /// …). The config refresh overlays this map.
+    pub(crate) fn env(&self) -> BTreeMap<String, String> {
+        vars::to_vars(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let p = RetryPolicy::default();
-        let waits: Vec<u64> = (1..6).map(|n| p.delay_after(n).as_secs()).collect();
-        assert_eq!(waits, vec![2, 4, 8, 10, 10]);
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
     }
 
     #[test]
@@ -298,10 +173,45 @@ mod tests {
 
     #[test]
     fn from_vars_reads_and_rejects() {
-        let c = Config::from_vars([("PORT", "0"), ("TENANT_BIND", "0.0.0.0")]).unwrap();
+        let c = Config::from_vars([
+            ("PORT", "0"),
+            ("TENANT_BIND", "0.0.0.0"),
+            ("TENANT_DOUBLE_RETRY_INITIAL_MS", "7"),
+            ("TENANT_DOUBLE_NO_CONFIG_REFRESH", "true"),
+        ])
+        .unwrap();
         assert_eq!(c.port, 0);
         assert_eq!(c.bind.to_string(), "0.0.0.0");
+        assert_eq!(c.retry.initial, Duration::from_millis(7));
+        assert!(!c.config_refresh_on_boot);
         let err = Config::from_vars([("PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("PORT=\"eighty\""), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 8080));
+        assert_eq!(c.retry, RetryPolicy::default());
+        assert_eq!(c.cp_timeout, Duration::from_secs(30));
+        assert!(c.config_refresh_on_boot && !c.log);
+        assert!(!c.env().contains_key("CP_PROVISION_URL"));
+        let c = Config::from_vars([("CP_PROVISION_URL", "http://s")]).unwrap();
+        assert_eq!(c.env()["CP_PROVISION_URL"], "http://s");
+    }
+
+    #[test]
+    fn secret_variables_hide_their_values_in_help() {
+        // The one redaction rule decides which settings are secret.
+        for arg in Cli::command().get_arguments() {
+            let Some(name) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            assert_eq!(
+                arg.is_hide_env_values_set(),
+                contract::redact::is_secret_name(name),
+                "{name}"
+            );
+        }
     }
 }

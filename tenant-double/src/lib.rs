@@ -49,6 +49,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Settings
+//!
+//! Each setting is defined once, as a clap argument of [`Config`] (or of
+//! its [`RetryPolicy`]): flag, variable, default and help. The binary
+//! parses them from its command line and env; [`Config::from_vars`] reads
+//! the same definitions from a variable list, [`Config::default`] is their
+//! defaults, and `{:?}` masks every secret-named one (`contract::redact`).
+//!
 //! # Tenant API
 //!
 //! | method | path | answer |
@@ -71,11 +79,22 @@
 //!
 //! # Layout
 //!
-//! - `config.rs` — [`Config`], [`RetryPolicy`], reading the real tenant's variables;
-//! - `cp.rs` — the CP client: base resolution, provision with retries, config refresh, stop;
-//! - `state.rs` — in-memory workspaces, the effective env and the evidence;
-//! - `report.rs` — the wire types of `/__/tenant/cp`;
-//! - `server.rs` — the hyper server, routing and the tenant guard;
+//! Each module imports only from the ones listed above it.
+//!
+//! - `report.rs` — the wire types of `/__/tenant/cp` ([`CpReport`] and its parts) and their clock;
+//! - `vars.rs` — one clap definition per setting, read from a variable list too; [`ConfigError`];
+//! - `retry.rs` — [`RetryPolicy`]: the provision retry settings and backoff;
+//! - `config.rs` — [`Config`]: every setting (flag, variable, default, help);
+//! - `env.rs` — the effective env: start variables overlaid by config refreshes;
+//! - `workspace.rs` — a workspace, its statuses, its API view, ids;
+//! - `state.rs` — what the server and background tasks share, behind one lock;
+//! - `cp/` — the CP client (`cp/mod.rs` lists its files): bases by env order
+//!   ([`PRODUCTION_CP_URL`]), provision with retries, stop, config refresh;
+//! - `evidence.rs` — builds the [`CpReport`] from the state;
+//! - `server.rs` — the accept loop; `server/routes.rs` routing,
+//!   `server/guard.rs` the tenant guard, `server/workspaces.rs` the workspace
+//!   handlers, `server/respond.rs` JSON answers;
+//! - `tenant.rs` — [`start`], [`Tenant`], [`TenantError`];
 //! - `main.rs` — the `tenant-double` binary (serve, `healthcheck`).
 
 #![warn(missing_docs)]
@@ -83,153 +102,22 @@
 
 mod config;
 mod cp;
+mod env;
+mod evidence;
 mod report;
+mod retry;
 mod server;
 mod state;
+mod tenant;
+mod vars;
+mod workspace;
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-pub use config::{Config, ConfigError, RetryPolicy, PRODUCTION_CP_URL, TENANT_VARIABLES};
+pub use config::Config;
+pub use cp::PRODUCTION_CP_URL;
 pub use report::{
     BaseResolution, BootResolution, ConfigRefresh, CpReport, Credentials, Origin, ProvisionAttempt,
     ProvisionRun, StopCall, Totals, WorkspaceReport,
 };
-
-/// Errors starting a tenant.
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    /// The configuration is unusable.
-    #[error("tenant-double configuration: {0}")]
-    Config(String),
-    /// The listening socket could not be bound.
-    #[error("tenant-double cannot listen on {addr}: {source}; pick a free PORT or set PORT=0")]
-    Bind {
-        /// Address tried.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The HTTP client could not be built.
-    #[error("tenant-double HTTP client: {0}")]
-    Client(String),
-}
-
-impl From<ConfigError> for TenantError {
-    fn from(e: ConfigError) -> Self {
-        TenantError::Config(e.to_string())
-    }
-}
-
-/// A running tenant. Dropping it stops accepting connections; call
-/// [`Tenant::shutdown`] to also wait for in-flight requests.
-#[derive(Debug)]
-pub struct Tenant {
-    addr: SocketAddr,
-    base_url: String,
-    shared: Arc<state::Shared>,
-    stop: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
-}
-
-/// Start a tenant: bind, run the boot config refresh (when
-/// [`Config::config_refresh_on_boot`]), then serve.
-pub async fn start(config: Config) -> Result<Tenant, TenantError> {
-    if config.org_id.trim().is_empty() {
-        return Err(TenantError::Config(
-            "MOLECULE_ORG_ID is empty; set it to the tenant's org id (e.g. org-alpha)".into(),
-        ));
-    }
-    let addr = SocketAddr::new(config.bind, config.port);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| TenantError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| TenantError::Bind { addr, source })?;
-    let reachable = match local.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => {
-            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), local.port())
-        }
-        ip if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), local.port()),
-        _ => local,
-    };
-    let base_url = format!("http://{reachable}");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(config.cp_timeout)
-        .connect_timeout(config.cp_timeout.min(std::time::Duration::from_secs(5)))
-        .build()
-        .map_err(|e| TenantError::Client(cp::error_chain(&e)))?;
-    let refresh = config.config_refresh_on_boot;
-    let shared = Arc::new(state::Shared::new(config, base_url.clone(), http));
-    {
-        let mut inner = shared.lock();
-        let line = match (&shared.boot.provision.source, &shared.boot.provision.base) {
-            (Some(src), Some(base)) => format!("CP provision base: {base} (from {src})"),
-            _ => format!(
-                "CP provision base: none — {}",
-                shared.boot.provision.error.clone().unwrap_or_default()
-            ),
-        };
-        shared.log(&mut inner, format!("listening on {base_url}"));
-        shared.log(&mut inner, line);
-    }
-    if refresh {
-        cp::refresh_config(&shared, "boot").await;
-    }
-    let (stop, rx) = watch::channel(false);
-    let server = tokio::spawn(server::serve(listener, Arc::clone(&shared), rx));
-    Ok(Tenant {
-        addr: local,
-        base_url,
-        shared,
-        stop,
-        server: Some(server),
-    })
-}
-
-impl Tenant {
-    /// The bound address (the real port when `port` was 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://<addr>` (loopback when bound to an unspecified address).
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// The tenant's org id.
-    pub fn org_id(&self) -> &str {
-        &self.shared.config.org_id
-    }
-
-    /// The evidence served at `/__/tenant/cp`, without an HTTP call.
-    pub fn report(&self) -> CpReport {
-        self.shared.report()
-    }
-
-    /// Stop accepting, let in-flight requests finish (up to 10 s), and abort
-    /// background provisioning.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
-        self.shared.abort_tasks();
-    }
-}
-
-impl Drop for Tenant {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if self.server.is_some() {
-            self.shared.abort_tasks();
-        }
-    }
-}
+pub use retry::RetryPolicy;
+pub use tenant::{start, Tenant, TenantError};
+pub use vars::ConfigError;

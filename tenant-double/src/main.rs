@@ -1,6 +1,5 @@
 //! `tenant-double`: the reference tenant binary. See the crate docs and README.md.
 
-use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,11 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// The reference tenant: the tenant API plus the real tenant's CP client.
 ///
-/// The real tenant's variables are read from the environment: MOLECULE_ORG_ID,
-/// ADMIN_TOKEN, PLATFORM_URL, CP_PROVISION_URL, MOLECULE_CP_URL,
-/// MOLECULE_CP_DEFAULT_URL, MOLECULE_CP_SHARED_SECRET / PROVISION_SHARED_SECRET,
-/// CP_ADMIN_API_TOKEN (and CP_UPSTREAM_URL, which no CP client reads, only to
-/// say so). Flags below override the double's own knobs.
+/// Every setting is a flag and a variable; the real tenant's variables
+/// (MOLECULE_ORG_ID, ADMIN_TOKEN, CP_PROVISION_URL, MOLECULE_CP_URL, ...) are
+/// how the container sets it. Empty values count as unset.
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -31,27 +28,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Port to listen on (0 = ephemeral).
-    #[arg(long, env = "PORT", default_value_t = 8080)]
-    port: u16,
-    /// Address to bind (the container uses 0.0.0.0).
-    #[arg(long, env = "TENANT_BIND", default_value = "127.0.0.1")]
-    bind: IpAddr,
-    /// Provision attempts in all (the real client: 6).
-    #[arg(long, env = "TENANT_DOUBLE_RETRY_ATTEMPTS", default_value_t = 6)]
-    retry_attempts: u32,
-    /// First wait between provision attempts, in ms, doubled each retry (real: 2000).
-    #[arg(long, env = "TENANT_DOUBLE_RETRY_INITIAL_MS", default_value_t = 2000)]
-    retry_initial_ms: u64,
-    /// Longest wait between provision attempts, in ms (real: 10000).
-    #[arg(long, env = "TENANT_DOUBLE_RETRY_CAP_MS", default_value_t = 10_000)]
-    retry_cap_ms: u64,
-    /// Timeout of one CP request, in ms.
-    #[arg(long, env = "TENANT_DOUBLE_CP_TIMEOUT_MS", default_value_t = 30_000)]
-    cp_timeout_ms: u64,
-    /// Skip the config refresh at boot (the real tenant always does it).
-    #[arg(long, env = "TENANT_DOUBLE_NO_CONFIG_REFRESH")]
-    no_config_refresh: bool,
+    #[command(flatten)]
+    config: tenant_double::Config,
     /// Do not print log lines (they stay visible at /__/tenant/cp).
     #[arg(long, env = "TENANT_DOUBLE_QUIET")]
     quiet: bool,
@@ -93,16 +71,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = tenant_double::Config::from_env()?;
-    config.port = args.port;
-    config.bind = args.bind;
-    config.retry = tenant_double::RetryPolicy {
-        attempts: args.retry_attempts.max(1),
-        initial: Duration::from_millis(args.retry_initial_ms),
-        cap: Duration::from_millis(args.retry_cap_ms),
-    };
-    config.cp_timeout = Duration::from_millis(args.cp_timeout_ms.max(1));
-    config.config_refresh_on_boot = !args.no_config_refresh;
+    let mut config = args.config;
     config.log = !args.quiet;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

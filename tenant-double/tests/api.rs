@@ -1,6 +1,7 @@
 //! The tenant API: health, workspaces, restart (202/404/401, coalescing),
 //! delete through the CP, and the tenant guard.
 
+use contract::RouteId;
 use serde_json::{json, Value};
 use test_support::{tenant::*, *};
 
@@ -190,7 +191,7 @@ async fn restart_answers_202_404_401_and_reprovisions() {
     let base = tenant.base_url();
     let id = create(base, "alpha-parent", 0).await;
     settled(base, &id).await;
-    assert_eq!(cp.seen_route("provision").len(), 1);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 1);
 
     let resp = authed(client().post(format!("{base}/admin/workspaces/{id}/restart")))
         .send()
@@ -204,7 +205,7 @@ async fn restart_answers_202_404_401_and_reprovisions() {
     let ws = settled(base, &id).await;
     assert_eq!(ws["status"], "running");
     assert_eq!(ws["provision_runs"], 2);
-    assert_eq!(cp.seen_route("provision").len(), 2);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 2);
     let ev = evidence(base).await;
     assert_eq!(ev.workspaces[&id].runs[1].trigger, "restart");
     assert_eq!(ev.totals.restarts_requested, 1);
@@ -241,7 +242,7 @@ async fn restart_answers_202_404_401_and_reprovisions() {
     assert_eq!(resp.status().as_u16(), 405);
     assert_eq!(resp.headers()["allow"], "POST");
     assert_eq!(
-        cp.seen_route("provision").len(),
+        cp.seen_route(RouteId::Provision).len(),
         2,
         "refused restarts call nothing"
     );
@@ -257,7 +258,7 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
     settled(&base, &id).await;
     // Hold the re-provision at the CP: every later restart arrives while it
     // is in flight, however slow the machine.
-    cp.hold("provision");
+    cp.hold(RouteId::Provision);
     let restart = |base: String, id: String| async move {
         authed(client().post(format!("{base}/admin/workspaces/{id}/restart")))
             .send()
@@ -267,7 +268,7 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
             .as_u16()
     };
     assert_eq!(restart(base.clone(), id.clone()).await, 202);
-    cp.wait_calls("provision", 2).await;
+    cp.wait_calls(RouteId::Provision, 2).await;
     let mut handles = Vec::new();
     for _ in 0..4 {
         handles.push(tokio::spawn(restart(base.clone(), id.clone())));
@@ -275,11 +276,11 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
     for h in handles {
         assert_eq!(h.await.unwrap(), 202);
     }
-    cp.release("provision");
+    cp.release(RouteId::Provision);
     let ws = settled(&base, &id).await;
     assert_eq!(ws["status"], "running");
     assert_eq!(
-        cp.seen_route("provision").len(),
+        cp.seen_route(RouteId::Provision).len(),
         2,
         "one create + one re-provision"
     );
@@ -291,7 +292,7 @@ async fn concurrent_restarts_coalesce_into_one_reprovision() {
     // Once it finished, a restart starts a new run again.
     assert_eq!(restart(base.clone(), id.clone()).await, 202);
     settled(&base, &id).await;
-    assert_eq!(cp.seen_route("provision").len(), 3);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 3);
     tenant.shutdown().await;
 }
 
@@ -307,7 +308,7 @@ async fn delete_stops_through_the_cp() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let stops = cp.seen_route("stop");
+    let stops = cp.seen_route(RouteId::Stop);
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0].path, format!("/cp/workspaces/{id}"));
     assert_eq!(
@@ -326,7 +327,7 @@ async fn delete_stops_through_the_cp() {
     // A failing stop keeps the workspace and answers 502 with the reason.
     let id = create(base, "alpha-child", 1).await;
     settled(base, &id).await;
-    cp.script("stop", &[(500, r#"{"error":"stop broke"}"#)]);
+    cp.script(RouteId::Stop, &[(500, r#"{"error":"stop broke"}"#)]);
     let resp = authed(client().delete(format!("{base}/workspaces/{id}")))
         .send()
         .await

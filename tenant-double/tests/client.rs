@@ -1,6 +1,7 @@
 //! The CP client as the real tenant's, against a scripted fake CP: env
 //! order, the 201 rule, retries, config refresh, headers and body.
 
+use contract::RouteId;
 use serde_json::Value;
 use test_support::{tenant::*, *};
 
@@ -19,10 +20,10 @@ async fn cp_provision_url_wins_for_provision_but_not_for_config() {
     let ws = settled(tenant.base_url(), &id).await;
     assert_eq!(ws["status"], "running", "{ws}");
     assert_eq!(ws["instance_id"], format!("mol-ws-{id}"));
-    assert_eq!(provision_cp.seen_route("provision").len(), 1);
-    assert_eq!(provision_cp.seen_route("config").len(), 0);
-    assert_eq!(config_cp.seen_route("config").len(), 1);
-    assert_eq!(config_cp.seen_route("provision").len(), 0);
+    assert_eq!(provision_cp.seen_route(RouteId::Provision).len(), 1);
+    assert_eq!(provision_cp.seen_route(RouteId::TenantsConfig).len(), 0);
+    assert_eq!(config_cp.seen_route(RouteId::TenantsConfig).len(), 1);
+    assert_eq!(config_cp.seen_route(RouteId::Provision).len(), 0);
     let ev = evidence(tenant.base_url()).await;
     assert_eq!(ev.provision.source.as_deref(), Some("CP_PROVISION_URL"));
     assert_eq!(
@@ -47,7 +48,7 @@ async fn config_fetch_ignores_cp_provision_url() {
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
     // ...but the config fetch never went there: it had no base.
-    assert!(cp.seen_route("config").is_empty());
+    assert!(cp.seen_route(RouteId::TenantsConfig).is_empty());
     let ev = evidence(tenant.base_url()).await;
     let refresh = ev.config_refresh.unwrap();
     assert!(!refresh.ok);
@@ -73,8 +74,8 @@ async fn molecule_cp_default_url_is_the_last_fallback() {
         .unwrap();
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
-    assert_eq!(cp.seen_route("config").len(), 1);
-    assert_eq!(cp.seen_route("provision").len(), 1);
+    assert_eq!(cp.seen_route(RouteId::TenantsConfig).len(), 1);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 1);
     let ev = evidence(tenant.base_url()).await;
     assert_eq!(
         ev.boot.provision.source.as_deref(),
@@ -103,8 +104,8 @@ async fn refreshed_molecule_cp_url_takes_effect_for_later_calls() {
         .unwrap();
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
-    assert_eq!(boot_cp.seen_route("provision").len(), 0);
-    assert_eq!(refreshed_cp.seen_route("provision").len(), 1);
+    assert_eq!(boot_cp.seen_route(RouteId::Provision).len(), 0);
+    assert_eq!(refreshed_cp.seen_route(RouteId::Provision).len(), 1);
     let ev = evidence(tenant.base_url()).await;
     assert_eq!(ev.provision.source.as_deref(), Some("MOLECULE_CP_URL"));
     assert_eq!(
@@ -185,7 +186,7 @@ async fn a_200_is_a_failure_with_the_real_message() {
     let cp = FakeCp::start().await;
     let old_stub =
         r#"{"workspace_id":"w","status":"provisioning","phase":"queued","url":"http://x"}"#;
-    cp.script("provision", &[(200, old_stub)]);
+    cp.script(RouteId::Provision, &[(200, old_stub)]);
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
@@ -197,14 +198,18 @@ async fn a_200_is_a_failure_with_the_real_message() {
             old_stub.len()
         )
     );
-    assert_eq!(cp.seen_route("provision").len(), 1, "a 200 is not retried");
+    assert_eq!(
+        cp.seen_route(RouteId::Provision).len(),
+        1,
+        "a 200 is not retried"
+    );
     tenant.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_201_without_instance_id_is_a_failure() {
     let cp = FakeCp::start().await;
-    cp.script("provision", &[(201, r#"{"state":"running"}"#)]);
+    cp.script(RouteId::Provision, &[(201, r#"{"state":"running"}"#)]);
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
@@ -220,7 +225,7 @@ async fn a_201_without_instance_id_is_a_failure() {
 #[tokio::test]
 async fn errors_never_echo_the_body() {
     let cp = FakeCp::start().await;
-    cp.script("provision", &[(403, "token=super-secret-value")]);
+    cp.script(RouteId::Provision, &[(403, "token=super-secret-value")]);
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
@@ -237,14 +242,14 @@ async fn errors_never_echo_the_body() {
 async fn retries_on_503_then_succeeds() {
     let cp = FakeCp::start().await;
     cp.script(
-        "provision",
+        RouteId::Provision,
         &[(503, r#"{"error":"cp busy"}"#), (429, ""), (408, "")],
     );
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
     assert_eq!(ws["status"], "running", "{ws}");
-    assert_eq!(cp.seen_route("provision").len(), 4);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 4);
     let ev = evidence(tenant.base_url()).await;
     let attempts = &ev.workspaces[&id].runs[0].attempts;
     let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
@@ -258,7 +263,7 @@ async fn retries_on_503_then_succeeds() {
     assert_eq!(waits, vec![Some(5), Some(10), Some(20), None]);
     // Every retry reuses the run's idempotency key.
     let keys: Vec<Value> = cp
-        .seen_route("provision")
+        .seen_route(RouteId::Provision)
         .iter()
         .map(|s| s.body["idempotency_key"].clone())
         .collect();
@@ -269,7 +274,10 @@ async fn retries_on_503_then_succeeds() {
 #[tokio::test]
 async fn no_retry_on_400() {
     let cp = FakeCp::start().await;
-    cp.script("provision", &[(400, r#"{"error":"missing workspace_id"}"#)]);
+    cp.script(
+        RouteId::Provision,
+        &[(400, r#"{"error":"missing workspace_id"}"#)],
+    );
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
@@ -278,14 +286,14 @@ async fn no_retry_on_400() {
         ws["error"],
         "cp provisioner: provision failed (400): missing workspace_id"
     );
-    assert_eq!(cp.seen_route("provision").len(), 1);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 1);
     tenant.shutdown().await;
 }
 
 #[tokio::test]
 async fn retries_exhausted_after_six_attempts() {
     let cp = FakeCp::start().await;
-    cp.script("provision", &[(503, ""); 7]);
+    cp.script(RouteId::Provision, &[(503, ""); 7]);
     let tenant = tenant_on(&cp).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
@@ -294,7 +302,7 @@ async fn retries_exhausted_after_six_attempts() {
         ws["error"],
         "cp provisioner: provision failed (503): <unstructured body, 0 bytes> (gave up after 6 attempts)"
     );
-    assert_eq!(cp.seen_route("provision").len(), 6);
+    assert_eq!(cp.seen_route(RouteId::Provision).len(), 6);
     tenant.shutdown().await;
 }
 
@@ -344,7 +352,7 @@ async fn config_refresh_applies_a_flat_map_and_the_secret_is_used() {
     );
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     settled(tenant.base_url(), &id).await;
-    let call = &cp.seen_route("provision")[0];
+    let call = &cp.seen_route(RouteId::Provision)[0];
     assert_eq!(call.headers["authorization"], format!("Bearer {SECRET}"));
     // Values are never shown in the evidence.
     assert!(!serde_json::to_string(&ev).unwrap().contains(SECRET));
@@ -391,7 +399,7 @@ async fn nested_config_is_a_decode_error_naming_the_path() {
 async fn manual_refresh_reruns_the_fetch() {
     let cp = FakeCp::start().await;
     let tenant = tenant_on(&cp).await;
-    cp.script("config", &[(500, r#"{"error":"boom"}"#)]);
+    cp.script(RouteId::TenantsConfig, &[(500, r#"{"error":"boom"}"#)]);
     let record: tenant_double::ConfigRefresh = client()
         .post(format!("{}/__/tenant/config/refresh", tenant.base_url()))
         .send()
@@ -404,7 +412,7 @@ async fn manual_refresh_reruns_the_fetch() {
     assert!(!record.ok);
     assert_eq!(record.status, Some(500));
     assert!(record.error.unwrap().ends_with("answered 500: boom"));
-    assert_eq!(cp.seen_route("config").len(), 2);
+    assert_eq!(cp.seen_route(RouteId::TenantsConfig).len(), 2);
     tenant.shutdown().await;
 }
 
@@ -420,7 +428,7 @@ async fn headers_and_body_are_the_real_clients() {
     .await
     .unwrap();
     // Config fetch: admin bearer and org.
-    let config_call = &cp.seen_route("config")[0];
+    let config_call = &cp.seen_route(RouteId::TenantsConfig)[0];
     assert_eq!(
         config_call.headers["authorization"],
         format!("Bearer {TOKEN}")
@@ -438,7 +446,7 @@ async fn headers_and_body_are_the_real_clients() {
         .unwrap()
         .to_string();
     settled(tenant.base_url(), &id).await;
-    let call = &cp.seen_route("provision")[0];
+    let call = &cp.seen_route(RouteId::Provision)[0];
     assert_eq!(call.headers["authorization"], format!("Bearer {SECRET}"));
     assert_eq!(call.headers["x-molecule-admin-token"], TOKEN);
     assert!(call.headers["content-type"].starts_with("application/json"));
@@ -471,7 +479,7 @@ async fn provision_shared_secret_is_the_fallback_and_empty_headers_are_omitted()
     let tenant = tenant_double::start(config.clone()).await.unwrap();
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     settled(tenant.base_url(), &id).await;
-    let call = &cp.seen_route("provision")[0];
+    let call = &cp.seen_route(RouteId::Provision)[0];
     assert_eq!(call.headers["authorization"], "Bearer fallback-secret");
     tenant.shutdown().await;
 
@@ -485,7 +493,7 @@ async fn provision_shared_secret_is_the_fallback_and_empty_headers_are_omitted()
     let tenant = tenant_double::start(config).await.unwrap();
     // The admin API is closed without a token, so read the evidence after a
     // provision triggered... by nobody: check the config call instead.
-    let config_call = &cp.seen_route("config")[0];
+    let config_call = &cp.seen_route(RouteId::TenantsConfig)[0];
     assert!(!config_call.headers.contains_key("authorization"));
     assert_eq!(config_call.headers["x-molecule-org-id"], ORG);
     let resp = authed(client().post(format!("{}/workspaces", tenant.base_url())))

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use contract::admin::{FaultSpec, JournalPage, StubState};
+use contract::RouteId;
 use serde_json::{json, Value};
 use test_support::{tenant::*, *};
 
@@ -44,9 +45,14 @@ async fn state(stub: &cp_stub::Stub) -> StubState {
         .unwrap()
 }
 
-async fn journal(stub: &cp_stub::Stub, query: &str) -> JournalPage {
+/// The stub's journal of `route`, of one org's calls when `org` is given.
+async fn journal(stub: &cp_stub::Stub, route: RouteId, org: Option<&str>) -> JournalPage {
+    let org = org.map(|o| format!("&org={o}")).unwrap_or_default();
     client()
-        .get(format!("{}/__/stub/requests?{query}", &stub.base_url()))
+        .get(format!(
+            "{}/__/stub/requests?route={route}{org}",
+            &stub.base_url()
+        ))
         .send()
         .await
         .unwrap()
@@ -80,11 +86,11 @@ async fn env_order_against_two_stubs() {
     assert_eq!(ws["instance_id"], format!("mol-ws-{id}"));
     let p = state(&provision_stub).await;
     let c = state(&config_stub).await;
-    assert_eq!(p.org_calls(ORG, contract::RouteId::Provision), 1);
-    assert_eq!(p.org_calls(ORG, contract::RouteId::TenantsConfig), 0);
-    assert_eq!(c.org_calls(ORG, contract::RouteId::TenantsConfig), 1);
-    assert_eq!(c.org_calls(ORG, contract::RouteId::Provision), 0);
-    assert_eq!(c.counters["tenants_config_calls"], 1);
+    assert_eq!(p.org_calls(ORG, RouteId::Provision), 1);
+    assert_eq!(p.org_calls(ORG, RouteId::TenantsConfig), 0);
+    assert_eq!(c.org_calls(ORG, RouteId::TenantsConfig), 1);
+    assert_eq!(c.org_calls(ORG, RouteId::Provision), 0);
+    assert_eq!(c.counters[RouteId::TenantsConfig.route().counter], 1);
     tenant.shutdown().await;
     provision_stub.shutdown().await;
     config_stub.shutdown().await;
@@ -99,8 +105,8 @@ async fn config_fetch_never_reads_cp_provision_url() {
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
     let st = state(&stub).await;
-    assert_eq!(st.counters["tenants_config_calls"], 0);
-    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
+    assert_eq!(st.counters[RouteId::TenantsConfig.route().counter], 0);
+    assert_eq!(st.org_calls(ORG, RouteId::Provision), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -130,8 +136,8 @@ async fn default_url_fallback_and_the_served_molecule_cp_url() {
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
     let st = state(&stub).await;
-    assert_eq!(st.org_calls(ORG, contract::RouteId::TenantsConfig), 1);
-    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
+    assert_eq!(st.org_calls(ORG, RouteId::TenantsConfig), 1);
+    assert_eq!(st.org_calls(ORG, RouteId::Provision), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -166,7 +172,7 @@ async fn a_200_from_the_stub_fails_with_the_real_message() {
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(200),
             body: Some(old.clone()),
             times: Some(1),
@@ -182,12 +188,7 @@ async fn a_200_from_the_stub_fails_with_the_real_message() {
         reason.starts_with("cp provisioner: provision failed (200): <unstructured body, "),
         "{reason}"
     );
-    assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        1
-    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -198,7 +199,7 @@ async fn a_201_without_instance_id_fails() {
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(201),
             body: Some(json!({"state": "running"})),
             times: Some(1),
@@ -227,7 +228,7 @@ async fn retries_stub_503s_and_dropped_connections_then_succeeds() {
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(503),
             times: Some(2),
             ..Default::default()
@@ -237,7 +238,7 @@ async fn retries_stub_503s_and_dropped_connections_then_succeeds() {
     let tenant = on_stub(&stub).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
-    let page = journal(&stub, &format!("route=provision&org={ORG}")).await;
+    let page = journal(&stub, RouteId::Provision, Some(ORG)).await;
     let statuses: Vec<u16> = page.entries.iter().map(|e| e.status).collect();
     assert_eq!(statuses, vec![503, 503, 201]);
     let ev = evidence(tenant.base_url()).await;
@@ -249,7 +250,7 @@ async fn retries_stub_503s_and_dropped_connections_then_succeeds() {
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             drop_connection: true,
             times: Some(1),
             ..Default::default()
@@ -272,7 +273,7 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(400),
             body: Some(json!({"error": "missing workspace_id"})),
             times: Some(1),
@@ -287,17 +288,12 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
         ws["error"],
         "cp provisioner: provision failed (400): missing workspace_id"
     );
-    assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        1
-    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 1);
 
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(503),
             ..Default::default()
         },
@@ -309,12 +305,7 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
         ws["error"],
         "cp provisioner: provision failed (503): cp-stub: injected fault (gave up after 6 attempts)"
     );
-    assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        1 + 6
-    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 1 + 6);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -343,12 +334,12 @@ async fn config_refresh_applies_the_stub_map_and_its_secret_passes_auth() {
     assert_eq!(settled(tenant.base_url(), &id).await["status"], "running");
 
     // Headers as the stub saw them (values redacted in the journal).
-    let page = journal(&stub, "route=tenants_config").await;
+    let page = journal(&stub, RouteId::TenantsConfig, None).await;
     let config_call = &page.entries[0];
     assert_eq!(config_call.org.as_deref(), Some(ORG));
     assert_eq!(config_call.headers["x-molecule-org-id"], ORG);
     assert!(config_call.auth.contains(&"authorization".to_string()));
-    let page = journal(&stub, "route=provision").await;
+    let page = journal(&stub, RouteId::Provision, None).await;
     let call = &page.entries[0];
     assert_eq!(call.org.as_deref(), Some(ORG));
     assert_eq!(call.status, 201);
@@ -385,7 +376,7 @@ async fn nested_tenant_config_is_the_d1_decode_error() {
     fault(
         &stub,
         FaultSpec {
-            route: "tenants_config".into(),
+            route: RouteId::TenantsConfig.to_string(),
             status: Some(200),
             body: Some(json!({
                 "tenant_id": "t-1",
@@ -432,18 +423,13 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 202);
     settled(&base, &id).await;
-    assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        2
-    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 2);
 
     // Slow the next provision so every restart arrives while it is in flight.
     fault(
         &stub,
         FaultSpec {
-            route: "provision".into(),
+            route: RouteId::Provision.to_string(),
             status: Some(201),
             body: Some(json!({"instance_id": format!("mol-ws-{id}"), "state": "running"})),
             delay_ms: Some(1500),
@@ -475,16 +461,13 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
     }
     let ws = settled(&base, &id).await;
     assert_eq!(ws["status"], "running");
-    assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        3
-    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 3);
     let ev = evidence(&base).await;
     assert_eq!(ev.totals.restarts_coalesced, 3);
 
-    // Another tenant's token is refused before anything reaches the stub.
+    // Another tenant's token is refused before anything reaches the stub:
+    // the tenant starts no run for it, and every run it started has ended,
+    // so no provision call can still be on its way.
     let resp = client()
         .post(format!("{base}/admin/workspaces/{id}/restart"))
         .header("X-Molecule-Org-Id", ORG)
@@ -493,13 +476,21 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let after = tenant.report();
+    assert_eq!(after.totals.provision_runs, ev.totals.provision_runs);
     assert_eq!(
-        state(&stub)
-            .await
-            .org_calls(ORG, contract::RouteId::Provision),
-        3
+        after.totals.restarts_requested,
+        ev.totals.restarts_requested
     );
+    assert!(
+        after.workspaces[&id]
+            .runs
+            .iter()
+            .all(|r| r.finished_ms.is_some()),
+        "{:?}",
+        after.workspaces[&id].runs
+    );
+    assert_eq!(state(&stub).await.org_calls(ORG, RouteId::Provision), 3);
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -528,19 +519,15 @@ async fn two_tenants_are_attributed_to_their_own_orgs() {
     let b: Value = resp.json().await.unwrap();
     let b = b["id"].as_str().unwrap().to_string();
     for _ in 0..500 {
-        if state(&stub)
-            .await
-            .org_calls("org-beta", contract::RouteId::Provision)
-            == 1
-        {
+        if state(&stub).await.org_calls("org-beta", RouteId::Provision) == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let st = state(&stub).await;
-    assert_eq!(st.org_calls(ORG, contract::RouteId::Provision), 1);
-    assert_eq!(st.org_calls("org-beta", contract::RouteId::Provision), 1);
-    let page = journal(&stub, "route=provision&org=org-beta").await;
+    assert_eq!(st.org_calls(ORG, RouteId::Provision), 1);
+    assert_eq!(st.org_calls("org-beta", RouteId::Provision), 1);
+    let page = journal(&stub, RouteId::Provision, Some("org-beta")).await;
     assert_eq!(
         page.entries[0].body.as_ref().unwrap()["workspace_id"],
         b.as_str()

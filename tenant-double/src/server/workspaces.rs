@@ -1,0 +1,213 @@
+//! The workspace handlers: list, get, create (provisioning in the
+//! background), delete (stopping at the CP) and restart (coalescing into a
+//! run in flight).
+
+use std::sync::Arc;
+
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+use super::respond::{error, json_response, Resp};
+use crate::cp;
+use crate::report::{now_ms, WorkspaceReport};
+use crate::state::Shared;
+use crate::workspace::{new_id, new_run, Workspace, DELETED, PROVISIONING};
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 1 << 20;
+
+/// `GET /workspaces`: the live ones, in creation order.
+pub(crate) fn list(shared: &Shared) -> Resp {
+    let inner = shared.lock();
+    let list: Vec<Value> = inner
+        .order
+        .iter()
+        .filter_map(|id| inner.workspaces.get(id))
+        .filter(|ws| !ws.deleted())
+        .map(|ws| ws.view(&shared.config.org_id))
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
+}
+
+/// `GET /workspaces/{id}`.
+pub(crate) fn get(shared: &Shared, id: &str) -> Resp {
+    let inner = shared.lock();
+    match inner.workspaces.get(id).filter(|ws| !ws.deleted()) {
+        Some(ws) => json_response(StatusCode::OK, &ws.view(&shared.config.org_id)),
+        None => error(StatusCode::NOT_FOUND, "workspace not found"),
+    }
+}
+
+/// The request body as JSON (empty is `{}`), at most [`BODY_LIMIT`].
+async fn read_json(req: Request<Incoming>) -> Result<Value, (StatusCode, String)> {
+    let body = Limited::new(req.into_body(), BODY_LIMIT)
+        .collect()
+        .await
+        .map_err(|_| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large or unreadable (limit 1 MiB)".to_string(),
+            )
+        })?
+        .to_bytes();
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")))
+}
+
+/// `POST /workspaces`: 201 at once, provisioning in the background.
+pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
+    let body = match read_json(req).await {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, &message),
+    };
+    if !body.is_object() {
+        return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    }
+    let name = match body.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "name is required (a non-empty string)",
+            )
+        }
+    };
+    let tier = match body.get("tier") {
+        None | Some(Value::Null) => 0,
+        Some(v) => match v.as_i64() {
+            Some(t) => t,
+            None => return error(StatusCode::BAD_REQUEST, "tier must be an integer"),
+        },
+    };
+    let opt_string = |key: &str| -> Result<Option<String>, String> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{key} must be a string")),
+        }
+    };
+    let (parent_id, runtime, model) = match (
+        opt_string("parent_id"),
+        opt_string("runtime"),
+        opt_string("model"),
+    ) {
+        (Ok(p), Ok(r), Ok(m)) => (p, r, m),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return error(StatusCode::BAD_REQUEST, &e)
+        }
+    };
+    let id = new_id();
+    let view = {
+        let mut inner = shared.lock();
+        if let Some(parent) = &parent_id {
+            if inner.workspaces.get(parent).is_none_or(|p| p.deleted()) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("parent workspace {parent} not found"),
+                );
+            }
+        }
+        let now = now_ms();
+        let ws = Workspace {
+            id: id.clone(),
+            name: name.clone(),
+            tier,
+            parent_id,
+            runtime: runtime.unwrap_or_else(|| "claude-code".to_string()),
+            model,
+            created_ms: now,
+            updated_ms: now,
+            in_flight: true,
+            report: WorkspaceReport {
+                name,
+                status: PROVISIONING.into(),
+                instance_id: None,
+                error: None,
+                runs: vec![new_run(1, "create")],
+                stops: Vec::new(),
+            },
+        };
+        let view = ws.view(&shared.config.org_id);
+        inner.workspaces.insert(id.clone(), ws);
+        inner.order.push(id.clone());
+        inner.totals.provision_runs += 1;
+        view
+    };
+    shared.spawn(cp::provision_run(Arc::clone(shared), id, 1));
+    json_response(StatusCode::CREATED, &view)
+}
+
+/// `DELETE /workspaces/{id}`: stop at the CP first when it has an instance.
+pub(crate) async fn delete(shared: &Arc<Shared>, id: &str) -> Resp {
+    let instance_id = {
+        let mut inner = shared.lock();
+        let Some(ws) = inner.workspaces.get_mut(id).filter(|ws| !ws.deleted()) else {
+            return error(StatusCode::NOT_FOUND, "workspace not found");
+        };
+        match &ws.report.instance_id {
+            Some(instance_id) => instance_id.clone(),
+            None => {
+                // Nothing runs at the CP yet; a run in flight stops what it
+                // gets once it finishes.
+                ws.report.status = DELETED.into();
+                ws.updated_ms = now_ms();
+                return json_response(StatusCode::OK, &json!({"status": "deleted", "id": id}));
+            }
+        }
+    };
+    match cp::stop(shared, id, &instance_id).await {
+        Ok(_) => {
+            let mut inner = shared.lock();
+            if let Some(ws) = inner.workspaces.get_mut(id) {
+                ws.report.status = DELETED.into();
+                ws.updated_ms = now_ms();
+            }
+            json_response(StatusCode::OK, &json!({"status": "deleted", "id": id}))
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e),
+    }
+}
+
+/// `POST /admin/workspaces/{id}/restart`: 202 and a new run, or coalesced
+/// into the run in flight.
+pub(crate) fn restart(shared: &Arc<Shared>, id: &str) -> Resp {
+    let run = {
+        let mut inner = shared.lock();
+        let Some(ws) = inner.workspaces.get_mut(id).filter(|ws| !ws.deleted()) else {
+            return error(StatusCode::NOT_FOUND, "workspace not found");
+        };
+        let run = if ws.in_flight {
+            // Coalesce into the run in flight.
+            if let Some(last) = ws.report.runs.last_mut() {
+                last.coalesced_restarts += 1;
+            }
+            None
+        } else {
+            let n = u32::try_from(ws.report.runs.len()).unwrap_or(u32::MAX - 1) + 1;
+            ws.in_flight = true;
+            ws.report.status = PROVISIONING.into();
+            ws.updated_ms = now_ms();
+            ws.report.runs.push(new_run(n, "restart"));
+            Some(n)
+        };
+        inner.totals.restarts_requested += 1;
+        match run {
+            Some(_) => inner.totals.provision_runs += 1,
+            None => inner.totals.restarts_coalesced += 1,
+        }
+        run
+    };
+    if let Some(n) = run {
+        shared.spawn(cp::provision_run(Arc::clone(shared), id.to_string(), n));
+    }
+    json_response(
+        StatusCode::ACCEPTED,
+        &json!({"status": "restart_dispatched", "workspace_id": id}),
+    )
+}
