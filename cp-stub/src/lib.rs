@@ -69,11 +69,20 @@
 
 mod admin;
 mod app;
+mod auth;
 mod body;
+mod clock;
 mod config;
+mod cp;
+mod dispatch;
+mod faults;
+mod headers;
 mod healthcheck;
+mod journal_query;
 mod log;
-mod redact;
+mod query;
+mod record;
+mod respond;
 mod server;
 mod state;
 

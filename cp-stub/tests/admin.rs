@@ -298,7 +298,7 @@ async fn journal_filters() {
         vec![1, 2, 3, 4, 5]
     );
     let e = &journal(&c, &base, "?since_seq=2&limit=1").await.entries[0];
-    assert_eq!(e.route.as_deref(), Some("tenants_config"));
+    assert_eq!(e.route, Some(contract::RouteId::TenantsConfig));
     assert_eq!(e.org.as_deref(), Some("org-a"));
     assert_eq!(e.status, 200);
     assert_eq!(e.headers["x-molecule-org-id"], "org-a");
