@@ -12,12 +12,12 @@ use crate::state::Shared;
 /// Everything a connection task needs.
 #[derive(Debug)]
 pub(crate) struct App {
-    pub config: Config,
-    pub shared: Shared,
-    pub logger: Logger,
-    pub local_addr: SocketAddr,
+    pub(crate) config: Config,
+    pub(crate) shared: Shared,
+    pub(crate) logger: Logger,
+    pub(crate) local_addr: SocketAddr,
     /// The instance prefix, escaped for a JSON string once.
-    pub prefix_json: String,
+    pub(crate) prefix_json: String,
 }
 
 impl App {

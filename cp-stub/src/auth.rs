@@ -30,7 +30,7 @@ pub(crate) fn failure(
                         route.id
                     ))
                 }
-                Bearer::NotBearer => {
+                Bearer::Other => {
                     return Some("Authorization header is not `Bearer <token>`: send `Authorization: Bearer <shared secret>`".into())
                 }
                 Bearer::Token(t) if &t != secret => {
@@ -50,7 +50,7 @@ pub(crate) fn failure(
         ),
         Auth::AdminBearerAndOrg => match bearer(headers) {
             Bearer::Token(t) => (Some(t), "Authorization: Bearer"),
-            Bearer::NotBearer => {
+            Bearer::Other => {
                 return Some("Authorization header is not `Bearer <token>`: send `Authorization: Bearer <admin token>`".into())
             }
             Bearer::Missing => (None, "Authorization: Bearer"),
@@ -83,8 +83,10 @@ pub(crate) fn failure(
 
 /// What the `Authorization` header holds.
 enum Bearer {
+    /// Absent or empty.
     Missing,
-    NotBearer,
+    /// Present, but not `Bearer <token>`.
+    Other,
     Token(String),
 }
 
@@ -101,6 +103,6 @@ fn bearer(headers: &HeaderMap) -> Bearer {
             Bearer::Token(token.trim().to_string())
         }
         _ if text.is_empty() => Bearer::Missing,
-        _ => Bearer::NotBearer,
+        _ => Bearer::Other,
     }
 }

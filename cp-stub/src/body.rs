@@ -38,7 +38,7 @@ pub(crate) async fn read(body: Incoming, limit: usize) -> Result<Bytes, BodyErro
 pub(crate) struct Parsed {
     json: Option<Value>,
     /// Violations of the route's request schema (malformed JSON is one).
-    pub violations: Vec<Violation>,
+    pub(crate) violations: Vec<Violation>,
 }
 
 impl Parsed {

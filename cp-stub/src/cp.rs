@@ -19,12 +19,12 @@ use crate::respond::{json_bytes, json_str_inner, respond, Resp};
 /// What a route's answer may use of the request.
 #[derive(Debug)]
 pub(crate) struct Call<'a> {
-    pub params: &'a Params,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub body: &'a Parsed,
+    pub(crate) params: &'a Params,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a Parsed,
     /// The caller's org (header, else body `org_id`).
-    pub org: Option<&'a str>,
+    pub(crate) org: Option<&'a str>,
 }
 
 impl Call<'_> {

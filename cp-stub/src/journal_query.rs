@@ -9,15 +9,15 @@ use crate::record::Record;
 /// Journal filters of `GET /__/stub/requests`.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct JournalQuery {
-    pub route: Option<RouteId>,
-    pub org: Option<String>,
-    pub method: Option<String>,
-    pub status: Option<u16>,
-    pub since_seq: Option<u64>,
-    pub since_ms: Option<u64>,
-    pub until_ms: Option<u64>,
-    pub unmatched: Option<bool>,
-    pub limit: Option<usize>,
+    route: Option<RouteId>,
+    org: Option<String>,
+    method: Option<String>,
+    status: Option<u16>,
+    since_seq: Option<u64>,
+    since_ms: Option<u64>,
+    until_ms: Option<u64>,
+    unmatched: Option<bool>,
+    pub(crate) limit: Option<usize>,
 }
 
 impl JournalQuery {

@@ -19,14 +19,14 @@ pub(crate) struct Logger {
 /// What one log line says.
 #[derive(Debug)]
 pub(crate) struct LogLine<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub status: u16,
-    pub duration: Duration,
-    pub route: Option<RouteId>,
-    pub org: Option<&'a str>,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) status: u16,
+    pub(crate) duration: Duration,
+    pub(crate) route: Option<RouteId>,
+    pub(crate) org: Option<&'a str>,
     /// `cp`, `admin`, `health` or `unmatched`.
-    pub kind: &'a str,
+    pub(crate) kind: &'a str,
 }
 
 impl Logger {

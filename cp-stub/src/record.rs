@@ -37,18 +37,18 @@ struct Span {
 /// of six (and as many frees when the entry is dropped).
 #[derive(Debug)]
 pub(crate) struct Record {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub method: Method,
-    pub route: Option<&'static Route>,
-    pub status: u16,
-    pub duration_us: u64,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) method: Method,
+    pub(crate) route: Option<&'static Route>,
+    pub(crate) status: u16,
+    pub(crate) duration_us: u64,
     /// Bit i set = `REDACTED_HEADERS[i]` arrived.
-    pub auth: u8,
+    pub(crate) auth: u8,
     /// Size of the body when only its first bytes are kept.
-    pub body_truncated_from: Option<usize>,
-    pub violations: Vec<Violation>,
-    pub fault: Option<u64>,
+    pub(crate) body_truncated_from: Option<usize>,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) fault: Option<u64>,
     data: Vec<u8>,
     path: Span,
     query: Option<Span>,

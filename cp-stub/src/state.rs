@@ -31,8 +31,8 @@ struct ArmedFault {
 /// What a programmed fault tells the handler to do.
 #[derive(Debug, Clone)]
 pub(crate) struct FaultAction {
-    pub id: u64,
-    pub spec: FaultSpec,
+    pub(crate) id: u64,
+    pub(crate) spec: FaultSpec,
 }
 
 #[derive(Debug)]
