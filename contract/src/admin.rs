@@ -14,8 +14,10 @@
 //! | GET | `/__/stub/openapi.json` | [`crate::openapi()`] |
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::routes::RouteId;
@@ -99,7 +101,7 @@ pub struct RecordedViolation {
     /// Journal sequence number of the request.
     pub seq: u64,
     /// Route id.
-    pub route: String,
+    pub route: RouteId,
     /// Caller org, if known.
     pub org: Option<String>,
     /// The violation.
@@ -121,7 +123,7 @@ pub struct JournalEntry {
     /// Raw query string, if any.
     pub query: Option<String>,
     /// Route id when a route served the request.
-    pub route: Option<String>,
+    pub route: Option<RouteId>,
     /// Caller org (header, else body `org_id`).
     pub org: Option<String>,
     /// Status answered (0 when a fault dropped the connection).
@@ -164,7 +166,7 @@ pub struct JournalPage {
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// Route id (see [`crate::ROUTES`]), or `*` for every CP route.
-    pub route: String,
+    pub route: FaultRoute,
     /// Only calls from this org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
@@ -187,6 +189,74 @@ pub struct FaultSpec {
     /// Apply to this many calls, then disarm; absent = until cleared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
+}
+
+/// The routes a fault applies to: written `*` (every CP route; admin,
+/// health and unmatched paths never) or a route id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FaultRoute {
+    /// `*`: every CP route.
+    #[default]
+    All,
+    /// One route.
+    Route(RouteId),
+}
+
+impl FaultRoute {
+    /// Whether a call of `route` is one this fault applies to.
+    pub fn matches(self, route: RouteId) -> bool {
+        match self {
+            FaultRoute::All => true,
+            FaultRoute::Route(id) => id == route,
+        }
+    }
+}
+
+impl From<RouteId> for FaultRoute {
+    fn from(id: RouteId) -> Self {
+        FaultRoute::Route(id)
+    }
+}
+
+impl fmt::Display for FaultRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultRoute::All => f.write_str("*"),
+            FaultRoute::Route(id) => f.write_str(id.as_str()),
+        }
+    }
+}
+
+/// A fault's `route` that is neither `*` nor a route id; the message lists
+/// the ids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("route: unknown route id `{0}`; use one of {known} or `*`", known = RouteId::ALL.map(RouteId::as_str).join(", "))]
+pub struct UnknownFaultRoute(pub String);
+
+impl FromStr for FaultRoute {
+    type Err = UnknownFaultRoute;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "*" {
+            return Ok(FaultRoute::All);
+        }
+        s.parse()
+            .map(FaultRoute::Route)
+            .map_err(|_| UnknownFaultRoute(s.to_string()))
+    }
+}
+
+impl Serialize for FaultRoute {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultRoute {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A fault as listed by `GET /__/stub/faults`.
@@ -215,4 +285,31 @@ pub struct VersionInfo {
     /// [`crate::fingerprint()`] of the contract compiled in; a runner with a
     /// different fingerprint is talking to a stale stub (incident D9).
     pub contract: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_routes_are_star_or_a_route_id_on_the_wire() {
+        for (text, route) in [
+            ("*", FaultRoute::All),
+            ("provision", FaultRoute::Route(RouteId::Provision)),
+            ("tenants_config", FaultRoute::Route(RouteId::TenantsConfig)),
+        ] {
+            let json = serde_json::to_string(&route).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(serde_json::from_str::<FaultRoute>(&json).unwrap(), route);
+        }
+        let err = serde_json::from_str::<FaultSpec>(r#"{"route":"provisoin","status":500}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("route: unknown route id `provisoin`; use one of provision, "),
+            "{err}"
+        );
+        assert!(FaultRoute::All.matches(RouteId::Stop));
+        assert!(!FaultRoute::Route(RouteId::Provision).matches(RouteId::Stop));
+    }
 }

@@ -12,8 +12,6 @@
 //!   servers and [`probes`] for clients;
 //! - [`validate`]: JSON Schema validation (schemas in `contract/schemas/`,
 //!   embedded at build time) returning every [`Violation`] with its JSON path;
-//!   [`JsonDoc`] / [`is_valid_json`] give the same verdict on a request body
-//!   without building a `serde_json::Value` (a server's hot path);
 //! - [`shape_diff`]: a structural diff of two JSON values — missing, extra
 //!   and retyped fields, values ignored — for drift reports;
 //! - [`openapi()`]: the same surface as an OpenAPI 3.1 document, checked in as
@@ -37,10 +35,8 @@
 //!
 //! - `routes.rs` — the route table and matching (no allocation but the
 //!   captured parameters);
-//! - `schema.rs` — embedded schemas, validation ([`validate`], and
-//!   [`is_valid_json`] for bytes on a hot path), undeclared fields;
-//! - `borrowed.rs` — the flat, borrowed JSON document `is_valid_json`
-//!   validates (jsonschema's own checks, no `serde_json::Value`);
+//! - `schema.rs` — embedded schemas, validation ([`validate`]), undeclared
+//!   fields;
 //! - `diff.rs` — structural shape diff;
 //! - `probe.rs` — a valid request per route;
 //! - `openapi.rs` — the OpenAPI document;
@@ -50,7 +46,6 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
-mod borrowed;
 pub mod defaults;
 mod diff;
 mod openapi;
@@ -63,7 +58,6 @@ pub mod wire;
 
 use std::sync::OnceLock;
 
-pub use borrowed::JsonDoc;
 pub use diff::{render as render_shape_diff, shape_diff, ShapeChange, ShapeDifference};
 pub use openapi::{openapi, OPENAPI_FILE};
 pub use probe::{example_request, probes, Probe};
@@ -71,9 +65,7 @@ pub use routes::{
     fill_path, match_route, route, Auth, Params, QueryParam, Route, RouteId, RouteMatch, Success,
     UnknownRoute, PROVISION_RETRIED, ROUTES,
 };
-pub use schema::{
-    is_valid_json, json_type, schema, self_check, undeclared_fields, validate, SchemaId, Violation,
-};
+pub use schema::{json_type, schema, self_check, undeclared_fields, validate, SchemaId, Violation};
 
 /// Errors of this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,7 +10,6 @@ use jsonschema::Validator;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::borrowed::{Borrowed, Doc};
 use crate::ContractError;
 
 /// Every schema of the contract, by name. Strings are parsed into it at the
@@ -151,9 +150,7 @@ impl fmt::Display for Violation {
 }
 
 /// The parsed schema documents, in [`SchemaId::ALL`] order, then the
-/// validators compiled from them on first use (two sets: for
-/// `serde_json::Value`s and for borrowed documents; a server that only
-/// sees valid requests never builds the first).
+/// validators compiled from them on first use.
 fn documents() -> Result<&'static [Value], ContractError> {
     static DOCUMENTS: OnceLock<Result<Vec<Value>, ContractError>> = OnceLock::new();
     DOCUMENTS
@@ -172,14 +169,14 @@ fn documents() -> Result<&'static [Value], ContractError> {
         .map_err(Clone::clone)
 }
 
-type Validators<F> = Vec<Validator<F>>;
+type Validators = Vec<Validator<SerdeJson>>;
 
-fn compile<F: jsonschema::json::Json>() -> Result<Validators<F>, ContractError> {
+fn compile() -> Result<Validators, ContractError> {
     documents()?
         .iter()
         .zip(SchemaId::ALL)
         .map(|(doc, id)| {
-            jsonschema::options_for::<F>()
+            jsonschema::options_for::<SerdeJson>()
                 .build(doc)
                 .map_err(|e| ContractError::BadSchema {
                     name: id.as_str().to_string(),
@@ -189,18 +186,10 @@ fn compile<F: jsonschema::json::Json>() -> Result<Validators<F>, ContractError> 
         .collect()
 }
 
-fn validators() -> Result<&'static Validators<SerdeJson>, ContractError> {
-    static VALIDATORS: OnceLock<Result<Validators<SerdeJson>, ContractError>> = OnceLock::new();
+fn validators() -> Result<&'static Validators, ContractError> {
+    static VALIDATORS: OnceLock<Result<Validators, ContractError>> = OnceLock::new();
     VALIDATORS
-        .get_or_init(compile::<SerdeJson>)
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-fn borrowed_validators() -> Result<&'static Validators<Borrowed>, ContractError> {
-    static VALIDATORS: OnceLock<Result<Validators<Borrowed>, ContractError>> = OnceLock::new();
-    VALIDATORS
-        .get_or_init(compile::<Borrowed>)
+        .get_or_init(compile)
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -212,8 +201,7 @@ pub fn schema(id: SchemaId) -> Result<&'static Value, ContractError> {
 
 /// Check every schema parses and compiles; call at start-up to fail fast.
 pub fn self_check() -> Result<(), ContractError> {
-    validators()?;
-    borrowed_validators().map(|_| ())
+    validators().map(|_| ())
 }
 
 /// Validate `value` against the schema `id`.
@@ -261,35 +249,6 @@ pub fn validate(id: SchemaId, value: &Value) -> Result<Vec<Violation>, ContractE
     out.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.message.cmp(&b.message)));
     out.dedup();
     Ok(out)
-}
-
-/// Whether `json` (the bytes of a document, e.g. a request body) is JSON
-/// that the schema called `name` accepts — exactly
-/// `serde_json::from_slice::<Value>(json)` succeeding and [`validate`]
-/// finding nothing, without building a [`Value`].
-///
-/// This is the hot-path check of a server: a valid body costs a parse into
-/// flat, borrowed storage and the schema check, and no per-field
-/// allocation. On `false`, parse the body and call [`validate`] for the
-/// violations (or the JSON error). [`JsonDoc`](crate::JsonDoc) does the same
-/// on a document parsed once, and reads its fields too. `Err` only for an unknown schema name or
-/// a broken embedded schema.
-///
-/// ```
-/// let body = br#"{"slug":"acme","name":"Acme","owner_user_id":"u1"}"#;
-/// assert!(contract::is_valid_json(contract::SchemaId::CreateOrgRequest, body).unwrap());
-/// assert!(!contract::is_valid_json(contract::SchemaId::CreateOrgRequest, br#"{"slug":""}"#).unwrap());
-/// assert!(!contract::is_valid_json(contract::SchemaId::CreateOrgRequest, b"{not json").unwrap());
-/// ```
-pub fn is_valid_json(id: SchemaId, json: &[u8]) -> Result<bool, ContractError> {
-    match Doc::parse(json) {
-        Some(doc) => is_valid_doc(id, &doc),
-        None => Ok(false),
-    }
-}
-
-pub(crate) fn is_valid_doc(id: SchemaId, doc: &Doc<'_>) -> Result<bool, ContractError> {
-    Ok(borrowed_validators()?[id as usize].is_valid(doc.root()))
 }
 
 /// JSON Pointers to fields of `value` that the schema `name` does not

@@ -186,7 +186,7 @@ pub fn from_journal(entries: &[JournalEntry], workspace_ids: &[&str], what: &str
             replace_ids(&mut body, workspace_ids);
             WireCall {
                 client_call: String::new(),
-                route: e.route.as_deref().and_then(|r| r.parse().ok()),
+                route: e.route,
                 method: e.method.clone(),
                 path,
                 query_keys,

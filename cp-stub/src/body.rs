@@ -1,13 +1,89 @@
-//! The few top-level string fields of a request body the stub answers with
-//! (`org_id`, `workspace_id`, `runtime`, and create-org's `slug`, `name`,
-//! `owner_user_id`): read from the [`contract::JsonDoc`] the body was
-//! validated as (no `serde_json::Value` on the hot path), or from the
-//! `Value` an invalid body is parsed into for its violations. Both read
-//! like `value.get(name).and_then(Value::as_str)`, and only the fields an
-//! answer asks for are looked up.
+//! A CP request's body: read under the limit, parsed once into a
+//! `serde_json::Value`, validated against the route's request schema, and
+//! the few top-level string fields an answer uses (`org_id`,
+//! `workspace_id`, `runtime`, create-org's `slug`, `name`, `owner_user_id`).
 
-use contract::JsonDoc;
+use bytes::Bytes;
+use contract::{Route, Violation};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
 use serde_json::Value;
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Over the limit (declared or sent).
+    TooLarge,
+    /// The client went away mid-body.
+    Aborted,
+}
+
+/// The body, unless it is over `limit` bytes; a declared length over it is
+/// refused without reading.
+pub(crate) async fn read(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    // hyper's size hint is the declared Content-Length (no header lookup).
+    if hyper::body::Body::size_hint(&body).lower() > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Aborted),
+    }
+}
+
+/// A body as a route sees it: the JSON (when it parsed) and its contract
+/// violations.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    json: Option<Value>,
+    /// Violations of the route's request schema (malformed JSON is one).
+    pub(crate) violations: Vec<Violation>,
+}
+
+impl Parsed {
+    /// Parse `body` once and validate it when the route takes JSON.
+    pub(crate) fn new(route: &Route, body: &[u8]) -> Self {
+        let mut out = Parsed::default();
+        if body.is_empty() {
+            if route.request_schema.is_some() {
+                out.violations.push(violation(
+                    "json",
+                    "the body is empty; this route takes a JSON object".into(),
+                ));
+            }
+            return out;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v) => {
+                if let Some(schema) = route.request_schema {
+                    out.violations = contract::validate(schema, &v)
+                        .unwrap_or_else(|e| vec![violation("schema", e.to_string())]);
+                }
+                out.json = Some(v);
+            }
+            Err(e) if route.request_schema.is_some() => {
+                out.violations
+                    .push(violation("json", format!("malformed JSON: {e}")));
+            }
+            Err(_) => {}
+        }
+        out
+    }
+
+    /// The field's value when the body is an object with that member as a string.
+    pub(crate) fn get(&self, field: Field) -> Option<&str> {
+        self.json.as_ref()?.get(field.name())?.as_str()
+    }
+}
+
+fn violation(keyword: &str, message: String) -> Violation {
+    Violation {
+        path: String::new(),
+        keyword: keyword.into(),
+        message,
+    }
+}
 
 /// A field the stub reads.
 #[derive(Debug, Clone, Copy)]
@@ -29,60 +105,6 @@ impl Field {
             Field::Slug => "slug",
             Field::Name => "name",
             Field::OwnerUserId => "owner_user_id",
-        }
-    }
-}
-
-/// Where a body's fields are read from.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) enum BodyFields<'a> {
-    /// No body, or not JSON: every field is absent.
-    #[default]
-    None,
-    Doc(&'a JsonDoc<'a>),
-    Value(&'a Value),
-}
-
-impl<'a> BodyFields<'a> {
-    /// The field's value when the body is an object with that member as a string.
-    pub(crate) fn get(&self, field: Field) -> Option<&'a str> {
-        match self {
-            BodyFields::None => None,
-            BodyFields::Doc(doc) => doc.str_member(field.name()),
-            BodyFields::Value(value) => value.get(field.name()).and_then(Value::as_str),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_sources_agree() {
-        let all = [
-            Field::OrgId,
-            Field::WorkspaceId,
-            Field::Runtime,
-            Field::Slug,
-            Field::Name,
-            Field::OwnerUserId,
-        ];
-        for text in [
-            r#"{"org_id":"o","workspace_id":"w","runtime":"r","tier":1,"env":{"org_id":"inner"}}"#,
-            r#"{"slug":"s","name":"n","owner_user_id":"u","org_id":5}"#,
-            r#"{"org_id":"first","org_id":"last"}"#,
-            r#"["org_id"]"#,
-        ] {
-            let value: Value = serde_json::from_str(text).unwrap();
-            let doc = JsonDoc::parse(text.as_bytes()).unwrap();
-            for f in all {
-                assert_eq!(
-                    BodyFields::Doc(&doc).get(f),
-                    BodyFields::Value(&value).get(f),
-                    "{text}"
-                );
-            }
         }
     }
 }

@@ -52,37 +52,70 @@
 //!
 //! # Layout
 //!
-//! - `config.rs` — [`Config`], [`Settings`] (flags / env / TOML), tenant
-//!   config map and its contract check;
+//! From the entry points down; a module uses only modules listed after it
+//! (no import cycle).
+//!
+//! - `main.rs` — the binary: its command line, exit codes, `healthcheck`;
 //! - `server.rs` — [`start`], [`Stub`], the accept loop
 //!   ([`harness_serve::serve`] with the stub's timeouts and logging),
 //!   [`serve_until_signal`];
-//! - `app.rs` — request handling: CP routes, auth, strict mode, faults;
-//! - `body.rs` — the request body fields an answer uses, read in place;
+//! - `dispatch.rs` — request → answer: `/healthz`, the admin API, a CP route
+//!   or 405 / 501 / 404; the steps of a CP call; counting and journaling it;
 //! - `admin.rs` — the `/__/stub/` admin API;
+//! - `cp.rs` — the CP routes' own answers, one per [`contract::RouteId`]
+//!   (an exhaustive `match`);
+//! - `app.rs` — `App`, what every request shares (config, state, logger);
+//! - `auth.rs` — shared-secret and admin-token enforcement (the 401 reasons);
+//! - `faults.rs` — checking a fault spec, and a fault's answer;
+//! - `body.rs` — a request body: read under the limit, parsed once,
+//!   validated, the fields an answer uses;
 //! - `state.rs` — counters, journal, violations, faults behind one lock;
-//! - `redact.rs` — keeping secrets out of the journal;
-//! - `log.rs` — the per-request log line (text or JSON).
+//! - `journal_query.rs` — the journal filters of `GET /__/stub/requests`;
+//! - `record.rs` — a request as journaled, rendered with secrets masked by
+//!   [`contract::redact`];
+//! - `log.rs` — the per-request log line (text or JSON);
+//! - `respond.rs` — response builders (JSON, errors, 405, 413, strict 400);
+//! - `headers.rs` — the request headers read (org, admin token);
+//! - `query.rs` — percent-decoding of query strings and path parameters;
+//! - `clock.rs` — Unix milliseconds and RFC 3339 timestamps;
+//! - `settings.rs` — [`Settings`]: flags, environment and TOML file in one
+//!   struct; [`load_config`], [`load_tenant_config`];
+//! - `config.rs` — [`Config`] and its defaults and check, [`LogFormat`],
+//!   [`LogSink`], [`AdminToken`], [`ConfigError`];
+//! - `tenant_config.rs` — the tenant config map: defaults, placeholders,
+//!   contract check.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(missing_docs)]
 
 mod admin;
 mod app;
+mod auth;
 mod body;
+mod clock;
 mod config;
+mod cp;
+mod dispatch;
+mod faults;
+mod headers;
+mod journal_query;
 mod log;
-mod redact;
+mod query;
+mod record;
+mod respond;
 mod server;
+mod settings;
 mod state;
+mod tenant_config;
 
 pub use config::{
-    load as load_config, load_tenant_config, AdminToken, Config, ConfigError, LogFormat, LogSink,
-    Settings, BASE_URL_PLACEHOLDER, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT, DEFAULT_SHARED_SECRET, DEFAULT_SHUTDOWN_GRACE,
-    DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER,
+    AdminToken, Config, ConfigError, LogFormat, LogSink, DEFAULT_BODY_LIMIT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT, DEFAULT_SHARED_SECRET,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 pub use server::{serve_until_signal, start, Stub, StubError};
+pub use settings::{load as load_config, load_tenant_config, Settings};
+pub use tenant_config::{BASE_URL_PLACEHOLDER, DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER};
 
 /// The git commit this binary was built from (`CP_STUB_GIT_SHA` at build
 /// time, else `git rev-parse --short HEAD`, else `unknown`).

@@ -5,6 +5,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use contract::RouteId;
+
+use crate::clock::{now_ms, timestamp};
 use crate::config::{LogFormat, LogSink};
 
 #[derive(Debug, Clone)]
@@ -16,14 +19,14 @@ pub(crate) struct Logger {
 /// What one log line says.
 #[derive(Debug)]
 pub(crate) struct LogLine<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub status: u16,
-    pub duration: Duration,
-    pub route: Option<&'a str>,
-    pub org: Option<&'a str>,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) status: u16,
+    pub(crate) duration: Duration,
+    pub(crate) route: Option<RouteId>,
+    pub(crate) org: Option<&'a str>,
     /// `cp`, `admin`, `health` or `unmatched`.
-    pub kind: &'a str,
+    pub(crate) kind: &'a str,
 }
 
 impl Logger {
@@ -43,7 +46,7 @@ impl Logger {
         match self.format {
             LogFormat::Off => {}
             LogFormat::Text => {
-                let mut line = format!("{} cp-stub: {message}", timestamp(crate::state::now_ms()));
+                let mut line = format!("{} cp-stub: {message}", timestamp(now_ms()));
                 for (k, v) in fields {
                     let _ = write!(line, " {k}={v}");
                 }
@@ -51,7 +54,7 @@ impl Logger {
             }
             LogFormat::Json => {
                 let mut obj = serde_json::Map::new();
-                obj.insert("ts".into(), timestamp(crate::state::now_ms()).into());
+                obj.insert("ts".into(), timestamp(now_ms()).into());
                 obj.insert("msg".into(), message.into());
                 for (k, v) in fields {
                     obj.insert((*k).to_string(), v.clone().into());
@@ -68,12 +71,12 @@ impl Logger {
             LogFormat::Text => {
                 let line = format!(
                     "{} {} {} {} {:.2}ms route={} org={} kind={}",
-                    timestamp(crate::state::now_ms()),
+                    timestamp(now_ms()),
                     l.method,
                     sanitize(l.path),
                     l.status,
                     ms,
-                    l.route.unwrap_or("-"),
+                    l.route.map_or("-", RouteId::as_str),
                     sanitize(l.org.unwrap_or("-")),
                     l.kind,
                 );
@@ -81,7 +84,7 @@ impl Logger {
             }
             LogFormat::Json => {
                 let line = serde_json::json!({
-                    "ts": timestamp(crate::state::now_ms()),
+                    "ts": timestamp(now_ms()),
                     "method": l.method,
                     "path": l.path,
                     "status": l.status,
@@ -101,41 +104,4 @@ fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() || c == ' ' { '_' } else { c })
         .collect()
-}
-
-/// RFC 3339 UTC with milliseconds, from Unix milliseconds.
-pub(crate) fn timestamp(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339() {
-        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(timestamp(1_795_939_200_123), "2026-11-29T08:00:00.123Z");
-        assert_eq!(timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 }

@@ -16,13 +16,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(flatten)]
     settings: cp_stub::Settings,
-    /// TOML file holding any of the settings (keys = flag names with `_`).
-    #[arg(
-        long,
-        env = "CP_STUB_CONFIG",
-        value_name = "FILE",
-        help = "TOML file holding any of the settings (keys are the flag names with `_`, e.g. instance_prefix); unknown keys are an error"
-    )]
+    /// TOML file holding any of the settings (keys are the flag names with `_`,
+    /// e.g. instance_prefix); unknown keys are an error
+    #[arg(long, env = "CP_STUB_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,15 +28,11 @@ struct Cli {
 enum Command {
     /// Exit 0 when GET /healthz answers 200 {"status":"ok"}, else 1 (for images with no shell).
     Healthcheck {
-        /// URL to probe [default: http://127.0.0.1:<PORT>/healthz].
-        #[arg(
-            long,
-            env = "CP_STUB_HEALTHCHECK_URL",
-            help = "URL to probe [default: http://127.0.0.1:<PORT or 9090>/healthz]"
-        )]
+        /// URL to probe [default: `http://127.0.0.1:<PORT or 9090>/healthz`]
+        #[arg(long, env = "CP_STUB_HEALTHCHECK_URL")]
         url: Option<String>,
-        /// Connect and read timeout in ms.
-        #[arg(long, default_value_t = 2000, help = "Connect and read timeout in ms")]
+        /// Connect and read timeout in ms
+        #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
     },
 }

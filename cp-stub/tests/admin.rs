@@ -296,11 +296,16 @@ async fn journal_filters() {
         vec![1, 2, 3, 4, 5]
     );
     let e = &journal(&c, &base, "?since_seq=2&limit=1").await.entries[0];
-    assert_eq!(e.route.as_deref(), Some("tenants_config"));
+    assert_eq!(e.route, Some(contract::RouteId::TenantsConfig));
     assert_eq!(e.org.as_deref(), Some("org-a"));
     assert_eq!(e.status, 200);
     assert_eq!(e.headers["x-molecule-org-id"], "org-a");
-    for bad in ["?status=abc", "?nope=1", "?unmatched=maybe"] {
+    for bad in [
+        "?status=abc",
+        "?nope=1",
+        "?unmatched=maybe",
+        "?route=provisoin",
+    ] {
         let r = c
             .get(format!("{base}/__/stub/requests{bad}"))
             .send()
@@ -310,6 +315,18 @@ async fn journal_filters() {
         let v: Value = r.json().await.unwrap();
         assert_valid(contract::SchemaId::Error, &v, bad);
     }
+    // An unknown route id is refused, naming the known ones.
+    let r = c
+        .get(format!("{base}/__/stub/requests?route=provisoin"))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.contains("`provisoin`") && error.contains("provision, tenants_config"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,7 +51,7 @@ async fn violations_are_recorded_and_the_call_served_when_not_strict() {
             ("", "json")
         ]
     );
-    assert_eq!(st.violations[0].route, "provision");
+    assert_eq!(st.violations[0].route, contract::RouteId::Provision);
     assert_eq!(st.violations[0].org.as_deref(), Some("org-a"));
     let page = journal(&c, &base, "").await;
     assert_eq!(page.entries[0].violations.len(), 2);
@@ -345,7 +345,11 @@ async fn secrets_appear_in_no_journal_entry_and_no_log_line() {
         let base = stub.base_url();
         let mut body = provision_body("org-alpha", "w1");
         body["idempotency_key"] = json!("IDEMPOTENCY-KEY-4");
-        body["env"] = json!({"API_TOKEN": "ENV-TOKEN-5", "PLAIN": "visible-value"});
+        body["env"] = json!({
+            "API_TOKEN": "ENV-TOKEN-5",
+            "PLAIN": "visible-value",
+            "DATABASE_URL": "postgres://u:URL-SECRET-9@db/x",
+        });
         let r = c
             .post(format!(
                 "{base}/cp/workspaces/provision?access_token=QUERY-TOKEN-7"
@@ -396,10 +400,10 @@ async fn secrets_appear_in_no_journal_entry_and_no_log_line() {
             "AUTH-SECRET-1",
             "ADMIN-SECRET-2",
             "COOKIE-SECRET-3",
-            "IDEMPOTENCY-KEY-4",
             "ENV-TOKEN-5",
             "SHARED-SECRET-6",
             "PROXY-SECRET-8",
+            "URL-SECRET-9",
         ] {
             assert!(!text.contains(secret), "{secret} in the journal: {text}");
             assert!(!logged.contains(secret), "{secret} in the log: {logged}");
@@ -427,6 +431,10 @@ async fn secrets_appear_in_no_journal_entry_and_no_log_line() {
             "only secret-named keys are redacted"
         );
         assert_eq!(b["env"]["API_TOKEN"], "<redacted>");
+        // The one rule (contract::redact): an idempotency key is no secret
+        // (it shows whether retries reuse one Start); URL passwords are.
+        assert_eq!(b["idempotency_key"], "IDEMPOTENCY-KEY-4");
+        assert_eq!(b["env"]["DATABASE_URL"], "postgres://u:<redacted>@db/x");
         let cfg = page.entries[1].response.as_ref().unwrap();
         assert_eq!(cfg["MOLECULE_CP_SHARED_SECRET"], "<redacted>");
         assert_eq!(cfg["MOLECULE_LLM_DEFAULT_MODEL"], "stub-model");

@@ -177,6 +177,47 @@ async fn other_routes_answer_what_the_brief_says() {
         .any(|x| x["slug"] == "org-zeta"));
 }
 
+/// `+` is a space only in a query string: in a path it is a `+` (defect (a)).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plus_in_a_path_parameter_stays_a_plus() {
+    let stub = start_default().await;
+    let c = client();
+    let base = stub.base_url();
+    let v: Value = c
+        .delete(format!("{base}/cp/workspaces/a+b"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"status": "stopped", "workspace_id": "a+b", "instance_id": "mol-ws-a+b"})
+    );
+    // Percent-escapes are decoded in a path, and `+` is a space in a query.
+    let v: Value = c
+        .delete(format!(
+            "{base}/cp/workspaces/a%20b%2Bc?instance_id=i+1%2B2"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["workspace_id"], "a b+c");
+    assert_eq!(v["instance_id"], "i 1+2");
+    let v = get_json(&c, &format!("{base}/cp/admin/workspaces/a+b/console")).await;
+    assert!(
+        v["output"]
+            .as_str()
+            .unwrap()
+            .contains("workspace a+b (mol-ws-a+b)"),
+        "{v}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_org_names_missing_fields_in_order_even_when_not_strict() {
     let stub = start_default().await;

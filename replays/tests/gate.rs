@@ -313,7 +313,7 @@ fn d2_only_cp_upstream_url() {
 
 fn nested_config_fault() -> FaultSpec {
     FaultSpec {
-        route: "tenants_config".into(),
+        route: contract::RouteId::TenantsConfig.into(),
         status: Some(200),
         body: Some(json!({
             "MOLECULE_CP_URL": "http://cp-stub:9090",
@@ -365,7 +365,7 @@ fn d3_provision_answers_200() {
     let rt = rt();
     let stack = || StackOptions {
         faults: vec![FaultSpec {
-            route: "provision".into(),
+            route: contract::RouteId::Provision.into(),
             status: Some(200),
             body: Some(
                 json!({"workspace_id": "w", "status": "ok", "phase": "running", "url": "http://w"}),
@@ -563,8 +563,8 @@ fn stack_failures_are_named() {
     let g = rt
         .block_on(replays::gate(&gate_options(StackOptions {
             faults: vec![FaultSpec {
-                route: "no-such-route".into(),
-                status: Some(500),
+                route: contract::RouteId::Provision.into(),
+                status: Some(1000),
                 ..FaultSpec::default()
             }],
             ..StackOptions::default()
@@ -574,7 +574,7 @@ fn stack_failures_are_named() {
     let failure = g.failure.clone().unwrap();
     assert!(
         failure.starts_with("embedded stack: arming the fault")
-            && failure.contains("no-such-route")
+            && failure.contains("\"status\":1000")
             && failure.contains("the stub answered 400"),
         "{failure}"
     );

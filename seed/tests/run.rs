@@ -279,7 +279,7 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
         .unwrap()
         .post(format!("{}/__/stub/faults", stack.stub.base_url()))
         .json(&FaultSpec {
-            route: "provision".into(),
+            route: contract::RouteId::Provision.into(),
             org: Some("org-beta".into()),
             status: Some(503),
             ..Default::default()
@@ -324,7 +324,7 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
         .unwrap()
         .post(format!("{base}/__/stub/faults"))
         .json(&FaultSpec {
-            route: "provision".into(),
+            route: contract::RouteId::Provision.into(),
             org: Some("org-alpha".into()),
             status: Some(503),
             ..Default::default()

@@ -172,7 +172,7 @@ async fn a_200_from_the_stub_fails_with_the_real_message() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(200),
             body: Some(old.clone()),
             times: Some(1),
@@ -199,7 +199,7 @@ async fn a_201_without_instance_id_fails() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(201),
             body: Some(json!({"state": "running"})),
             times: Some(1),
@@ -228,7 +228,7 @@ async fn retries_stub_503s_and_dropped_connections_then_succeeds() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(503),
             times: Some(2),
             ..Default::default()
@@ -250,7 +250,7 @@ async fn retries_stub_503s_and_dropped_connections_then_succeeds() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             drop_connection: true,
             times: Some(1),
             ..Default::default()
@@ -273,7 +273,7 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(400),
             body: Some(json!({"error": "missing workspace_id"})),
             times: Some(1),
@@ -293,7 +293,7 @@ async fn no_retry_on_a_stub_400_and_exhaustion_on_a_stuck_503() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(503),
             ..Default::default()
         },
@@ -376,7 +376,7 @@ async fn nested_tenant_config_is_the_d1_decode_error() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::TenantsConfig.to_string(),
+            route: RouteId::TenantsConfig.into(),
             status: Some(200),
             body: Some(json!({
                 "tenant_id": "t-1",
@@ -429,7 +429,7 @@ async fn restart_reprovisions_at_the_stub_and_concurrent_restarts_coalesce() {
     fault(
         &stub,
         FaultSpec {
-            route: RouteId::Provision.to_string(),
+            route: RouteId::Provision.into(),
             status: Some(201),
             body: Some(json!({"instance_id": format!("mol-ws-{id}"), "state": "running"})),
             delay_ms: Some(1500),

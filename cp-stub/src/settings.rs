@@ -1,0 +1,232 @@
+//! The binary's settings: command-line flags, environment variables and
+//! the `--config` TOML file, all one struct ([`Settings`]), each setting
+//! written once — its field, flag, variable and TOML key, with one doc
+//! comment that is also its `--help` text.
+//!
+//! Precedence, highest first: flags, environment variables, the file,
+//! defaults. Flags and environment are merged by clap (a flag beats its
+//! variable); [`load`] lays the result over the file ([`Settings::or`]),
+//! then over [`Config::default`], and checks everything against the
+//! contract.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{AdminToken, Config, ConfigError, LogFormat};
+use crate::tenant_config;
+
+/// Declares [`Settings`] and [`Settings::or`] from one list of fields, so a
+/// new setting is one field.
+macro_rules! settings {
+    (
+        $(#[$meta:meta])*
+        pub struct Settings { $( $(#[$field_meta:meta])* pub $field:ident: Option<$ty:ty>, )* }
+    ) => {
+        $(#[$meta])*
+        pub struct Settings { $( $(#[$field_meta])* pub $field: Option<$ty>, )* }
+
+        impl Settings {
+            /// `self` where set, else `lower`.
+            pub fn or(self, lower: Settings) -> Settings {
+                Settings { $( $field: self.$field.or(lower.$field), )* }
+            }
+        }
+    };
+}
+
+settings! {
+    /// The settings layer shared by the command line, the environment and
+    /// the `--config` TOML file. Every field is optional; [`load`] fills the
+    /// rest from defaults. In the TOML file the keys are the field names
+    /// (`port`, `bind`, `instance_prefix`, ...); unknown keys are an error.
+    #[derive(Debug, Clone, Default, Deserialize, clap::Args)]
+    #[serde(deny_unknown_fields)]
+    pub struct Settings {
+        /// Port to listen on [default: 9090; 0 = ephemeral]
+        #[arg(long, env = "PORT")]
+        pub port: Option<u16>,
+        /// Address to bind [default: 127.0.0.1; use 0.0.0.0 in a container]
+        #[arg(long, env = "CP_STUB_BIND")]
+        pub bind: Option<std::net::IpAddr>,
+        /// Prefix of instance_id (`<prefix><workspace_id>`) [default: mol-ws-]
+        #[arg(long, env = "CP_STUB_INSTANCE_PREFIX")]
+        pub instance_prefix: Option<String>,
+        /// Base URL written into the tenant config map, e.g. http://cp-stub:9090
+        /// [default: `http://<Host header of the request>`]
+        #[arg(long, env = "CP_STUB_PUBLIC_URL")]
+        pub public_url: Option<String>,
+        /// Shared secret served as MOLECULE_CP_SHARED_SECRET in the tenant config
+        /// [default: harness-shared-secret]
+        #[arg(long, env = "CP_STUB_SHARED_SECRET", hide_env_values = true)]
+        pub shared_secret: Option<String>,
+        /// Answer 400 naming the bad fields when a request breaks the contract,
+        /// instead of recording a violation and serving it [default: false]
+        #[arg(long, env = "CP_STUB_STRICT", num_args = 0..=1, default_missing_value = "true")]
+        pub strict: Option<bool>,
+        /// Require `Authorization: Bearer <SECRET>` on routes that carry the shared
+        /// secret (provision, stop, status, ensure-image, admin routes); 401
+        /// otherwise [default: not enforced]
+        #[arg(
+            long,
+            env = "CP_STUB_EXPECT_SHARED_SECRET",
+            value_name = "SECRET",
+            hide_env_values = true
+        )]
+        pub expect_shared_secret: Option<String>,
+        /// Require an admin token: X-Molecule-Admin-Token on provision-like
+        /// routes, `Authorization: Bearer` on /cp/tenants/config. ORG=TOKEN binds a
+        /// token to the caller's org; a bare TOKEN is accepted for any org.
+        /// Repeat, or comma-separate in the env var [default: not enforced]
+        #[arg(
+            long = "expect-admin-token",
+            env = "CP_STUB_EXPECT_ADMIN_TOKENS",
+            value_name = "[ORG=]TOKEN",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        pub expect_admin_tokens: Option<Vec<String>>,
+        /// Tenant config file: a flat JSON object of strings laid over the default
+        /// map (values may use {base_url} and {shared_secret}); validated against
+        /// the contract at start
+        #[arg(long = "tenant-config", env = "CP_STUB_TENANT_CONFIG", value_name = "FILE")]
+        pub tenant_config_file: Option<PathBuf>,
+        /// Inline tenant config entries (TOML file only: a `[tenant_config]` table)
+        #[arg(skip)]
+        pub tenant_config: Option<Value>,
+        /// Journal entries kept, oldest dropped first [default: 1000; 0 = no journal]
+        #[arg(long, env = "CP_STUB_JOURNAL_CAPACITY")]
+        pub journal_capacity: Option<usize>,
+        /// Largest request body in bytes; larger ones get 413 [default: 1048576]
+        #[arg(long, env = "CP_STUB_BODY_LIMIT", value_name = "BYTES")]
+        pub body_limit: Option<usize>,
+        /// Close a connection whose request headers take longer than this, in ms
+        /// [default: 10000]
+        #[arg(long, env = "CP_STUB_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
+        pub header_read_timeout_ms: Option<u64>,
+        /// On SIGTERM/SIGINT, how long to wait for in-flight requests, in ms
+        /// [default: 30000]
+        #[arg(long, env = "CP_STUB_SHUTDOWN_GRACE_MS", value_name = "MS")]
+        pub shutdown_grace_ms: Option<u64>,
+        /// Request log line on stdout: text, json or off [default: text]
+        #[arg(long, env = "CP_STUB_LOG_FORMAT", value_enum)]
+        pub log_format: Option<LogFormat>,
+    }
+}
+
+impl Settings {
+    /// Read a TOML settings file; unknown keys are an error naming the key.
+    pub fn from_toml_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            what: "config file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path: path.to_path_buf(),
+            reason: e.to_string().trim_end().replace('\n', " | "),
+        })
+    }
+
+    /// Fill unset fields from `base` (the defaults) and load the tenant config.
+    /// `file` names the TOML file the settings came from, for messages.
+    pub fn into_config(self, base: Config, file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut c = base;
+        let Settings {
+            port,
+            bind,
+            instance_prefix,
+            public_url,
+            shared_secret,
+            strict,
+            expect_shared_secret,
+            expect_admin_tokens,
+            tenant_config_file,
+            tenant_config,
+            journal_capacity,
+            body_limit,
+            header_read_timeout_ms,
+            shutdown_grace_ms,
+            log_format,
+        } = self;
+        c.port = port.unwrap_or(c.port);
+        c.bind = bind.unwrap_or(c.bind);
+        c.instance_prefix = instance_prefix.unwrap_or(c.instance_prefix);
+        if let Some(url) = public_url {
+            c.public_url = Some(url.trim_end_matches('/').to_string());
+        }
+        c.shared_secret = shared_secret.unwrap_or(c.shared_secret);
+        c.strict = strict.unwrap_or(c.strict);
+        c.expect_shared_secret = expect_shared_secret.or(c.expect_shared_secret);
+        if let Some(list) = expect_admin_tokens {
+            c.expect_admin_tokens = list
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| AdminToken::parse(s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(inline) = &tenant_config {
+            let source_name = match file {
+                Some(p) => format!("config file {} [tenant_config]", p.display()),
+                None => "[tenant_config]".to_string(),
+            };
+            let entries =
+                tenant_config::from_value(inline).map_err(|reason| ConfigError::TenantConfig {
+                    source_name,
+                    reason,
+                })?;
+            c.tenant_config.extend(entries);
+        }
+        if let Some(path) = &tenant_config_file {
+            c.tenant_config.extend(load_tenant_config(path)?);
+        }
+        c.journal_capacity = journal_capacity.unwrap_or(c.journal_capacity);
+        c.body_limit = body_limit.unwrap_or(c.body_limit);
+        if let Some(ms) = header_read_timeout_ms {
+            c.header_read_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = shutdown_grace_ms {
+            c.shutdown_grace = Duration::from_millis(ms);
+        }
+        c.log_format = log_format.unwrap_or(c.log_format);
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Read a tenant config file (a flat JSON object of strings) and validate it.
+pub fn load_tenant_config(
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let source_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        what: "tenant config",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| ConfigError::TenantConfig {
+        source_name: source_name.clone(),
+        reason: format!("not valid JSON: {e} — write a flat JSON object of strings"),
+    })?;
+    tenant_config::from_value(&doc).map_err(|reason| ConfigError::TenantConfig {
+        source_name,
+        reason,
+    })
+}
+
+/// Resolve the binary's configuration: `cli` (flags, then env, as parsed by
+/// clap) over the TOML file `config_file` over the defaults. The binary's
+/// default log format is `text` (the library's is `off`).
+pub fn load(cli: Settings, config_file: Option<&Path>) -> Result<Config, ConfigError> {
+    let file = match config_file {
+        Some(path) => Settings::from_toml_file(path)?,
+        None => Settings::default(),
+    };
+    let base = Config {
+        log_format: LogFormat::Text,
+        ..Config::default()
+    };
+    cli.or(file).into_config(base, config_file)
+}
