@@ -27,6 +27,8 @@
 //! ```
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -85,6 +87,41 @@ pub fn is_secret_name(name: &str) -> bool {
 /// A header value as it may be shown: masked when the header is secret.
 pub fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
     if is_secret_name(name) {
+        REDACTED
+    } else {
+        value
+    }
+}
+
+/// `Debug` of a secret field: the mask, whatever the value. For derived
+/// `Debug` impls (`#[educe(Debug(method(contract::redact::debug_masked)))]`),
+/// so no type hand-writes its own redacting `Debug`.
+pub fn debug_masked<T: ?Sized>(_: &T, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fmt::Debug::fmt(REDACTED, f)
+}
+
+/// `Debug` of an optional secret: `None`, or `Some("<redacted>")`.
+pub fn debug_masked_option<T>(value: &Option<T>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fmt::Debug::fmt(&value.as_ref().map(|_| REDACTED), f)
+}
+
+/// `Debug` of a name → value map (an environment): each value under a
+/// secret name masked (an empty one shown as it is).
+pub fn debug_env(env: &BTreeMap<String, String>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.debug_map()
+        .entries(env.iter().map(|(k, v)| (k, shown(k, v))))
+        .finish()
+}
+
+/// `Debug` of name → value pairs, as [`debug_env`].
+pub fn debug_pairs(pairs: &[(String, String)], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.debug_list()
+        .entries(pairs.iter().map(|(k, v)| (k, shown(k, v))))
+        .finish()
+}
+
+fn shown<'a>(name: &str, value: &'a str) -> &'a str {
+    if !value.is_empty() && is_secret_name(name) {
         REDACTED
     } else {
         value
@@ -290,6 +327,34 @@ mod tests {
         );
         assert_eq!(url("http://h/p"), "http://h/p");
         assert!(matches!(url("http://h/p?a=1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn debug_helpers_mask_secrets() {
+        struct D<'a>(
+            &'a BTreeMap<String, String>,
+            &'a [(String, String)],
+            Option<&'a str>,
+        );
+        impl fmt::Debug for D<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                debug_env(self.0, f)?;
+                debug_pairs(self.1, f)?;
+                debug_masked(&"s3cret", f)?;
+                debug_masked_option(&self.2, f)
+            }
+        }
+        let env = BTreeMap::from([
+            ("ADMIN_TOKEN".to_string(), "t0p".to_string()),
+            ("EMPTY_TOKEN".to_string(), String::new()),
+            ("PORT".to_string(), "1".to_string()),
+        ]);
+        let pairs = vec![("X_SECRET".to_string(), "s3".to_string())];
+        let text = format!("{:?}", D(&env, &pairs, Some("p4ss")));
+        assert_eq!(
+            text,
+            r#"{"ADMIN_TOKEN": "<redacted>", "EMPTY_TOKEN": "", "PORT": "1"}[("X_SECRET", "<redacted>")]"<redacted>"Some("<redacted>")"#
+        );
     }
 
     #[test]

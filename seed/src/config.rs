@@ -9,33 +9,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::defaults;
-use contract::redact::REDACTED;
+use contract::redact;
+use educe::Educe;
 
 use crate::error::SeedError;
 
 /// One tenant to seed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Educe)]
+#[educe(Debug)]
 pub struct TenantTarget {
     /// Base URL (`ALPHA_BASE` / `BETA_BASE`).
     pub base: String,
     /// Admin bearer (`ALPHA_ADMIN_TOKEN` / `BETA_ADMIN_TOKEN`).
+    #[educe(Debug(method(redact::debug_masked)))]
     pub admin_token: String,
     /// Org id sent as `X-Molecule-Org-Id` (`ALPHA_ORG_ID` / `BETA_ORG_ID`).
     pub org_id: String,
     /// `Host` header to send, for a tenant behind a proxy (`ALPHA_HOST` / `BETA_HOST`).
     pub host: Option<String>,
-}
-
-impl fmt::Debug for TenantTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The token never reaches a log, not even through `{:?}`.
-        f.debug_struct("TenantTarget")
-            .field("base", &self.base)
-            .field("admin_token", &REDACTED)
-            .field("org_id", &self.org_id)
-            .field("host", &self.host)
-            .finish()
-    }
 }
 
 impl TenantTarget {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use contract::redact;
+use educe::Educe;
 
 use crate::attribution::{stub_state, verify_attribution, Attribution};
 use crate::config::{trim_base, Config};
@@ -77,7 +78,8 @@ pub struct Seeded {
 }
 
 /// What a successful run did.
-#[derive(Clone)]
+#[derive(Clone, Educe)]
+#[educe(Debug)]
 pub struct Outcome {
     /// File written.
     pub path: PathBuf,
@@ -87,36 +89,11 @@ pub struct Outcome {
     pub stamp: String,
     /// The four workspaces, in creation order.
     pub workspaces: Vec<Seeded>,
-    /// Every key written, in file order (tokens included).
+    /// Every key written, in file order (tokens included; `{:?}` masks them).
+    #[educe(Debug(method(redact::debug_pairs)))]
     pub vars: Vec<(String, String)>,
     /// How attribution was checked.
     pub attribution: Attribution,
-}
-
-impl fmt::Debug for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Tokens never reach a log, not even through `{:?}`.
-        let vars: Vec<(&str, &str)> = self
-            .vars
-            .iter()
-            .map(|(k, v)| {
-                let shown = if redact::is_secret_name(k) {
-                    redact::REDACTED
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), shown)
-            })
-            .collect();
-        f.debug_struct("Outcome")
-            .field("path", &self.path)
-            .field("stack_id", &self.stack_id)
-            .field("stamp", &self.stamp)
-            .field("workspaces", &self.workspaces)
-            .field("vars", &vars)
-            .field("attribution", &self.attribution)
-            .finish()
-    }
 }
 
 impl Outcome {

@@ -27,13 +27,15 @@ use super::{Endpoints, StackError, TenantEndpoint, SHARED_SECRET};
 pub const STUB_PLACEHOLDER: &str = "{stub}";
 
 /// One embedded tenant.
-#[derive(Clone)]
+#[derive(Clone, educe::Educe)]
+#[educe(Debug)]
 pub struct TenantOptions {
     /// The org the harness uses for this tenant (and the tenant's
     /// `MOLECULE_ORG_ID`, unless [`TenantOptions::env`] overrides it).
     pub org_id: String,
     /// The admin token the harness uses (and the tenant's `ADMIN_TOKEN`,
     /// unless overridden).
+    #[educe(Debug(method(contract::redact::debug_masked)))]
     pub admin_token: String,
     /// The real tenant's variables, laid over the compose-equivalent
     /// defaults (`CP_PROVISION_URL` and `MOLECULE_CP_URL` = the stub,
@@ -41,34 +43,11 @@ pub struct TenantOptions {
     /// `ADMIN_TOKEN`). An empty value unsets a variable; `{stub}` in a value
     /// is the stub's base URL. `PORT` and `TENANT_BIND` are ignored (the
     /// tenant always listens on 127.0.0.1, an ephemeral port).
+    #[educe(Debug(method(contract::redact::debug_env)))]
     pub env: BTreeMap<String, String>,
     /// The provision retry policy (the real one by default; shorten it only
     /// in a test that injects a retried fault).
     pub retry: RetryPolicy,
-}
-
-impl std::fmt::Debug for TenantOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Tokens and secrets never reach a log, not even through `{:?}`.
-        let env: BTreeMap<&str, String> = self
-            .env
-            .iter()
-            .map(|(k, v)| {
-                let shown = if contract::redact::is_secret_name(k) && !v.is_empty() {
-                    contract::admin::REDACTED.to_string()
-                } else {
-                    v.clone()
-                };
-                (k.as_str(), shown)
-            })
-            .collect();
-        f.debug_struct("TenantOptions")
-            .field("org_id", &self.org_id)
-            .field("admin_token", &contract::admin::REDACTED)
-            .field("env", &env)
-            .field("retry", &self.retry)
-            .finish()
-    }
 }
 
 impl TenantOptions {

@@ -21,7 +21,6 @@
 pub mod compose;
 pub mod embedded;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,7 +31,8 @@ pub use embedded::{Embedded, RunningStack, StackOptions, TenantOptions, STUB_PLA
 pub const SHARED_SECRET: &str = cp_stub::DEFAULT_SHARED_SECRET;
 
 /// One tenant of a running stack, as seed and the replays reach it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, educe::Educe)]
+#[educe(Debug)]
 pub struct TenantEndpoint {
     /// `alpha` or `beta`.
     pub label: &'static str,
@@ -41,19 +41,8 @@ pub struct TenantEndpoint {
     /// The org the harness sends as `X-Molecule-Org-Id` (`ALPHA_ORG_ID` / `BETA_ORG_ID`).
     pub org_id: String,
     /// The admin bearer the harness sends (`ALPHA_ADMIN_TOKEN` / `BETA_ADMIN_TOKEN`).
+    #[educe(Debug(method(contract::redact::debug_masked)))]
     pub admin_token: String,
-}
-
-impl fmt::Debug for TenantEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The token never reaches a log, not even through `{:?}`.
-        f.debug_struct("TenantEndpoint")
-            .field("label", &self.label)
-            .field("base", &self.base)
-            .field("org_id", &self.org_id)
-            .field("admin_token", &contract::admin::REDACTED)
-            .finish()
-    }
 }
 
 impl TenantEndpoint {
