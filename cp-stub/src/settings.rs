@@ -244,3 +244,40 @@ pub fn load(cli: Settings, config_file: Option<&Path>) -> Result<Config, ConfigE
     };
     cli.or(file).into_config(base, config_file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn the_admin_api_token_is_a_flag_and_a_toml_key_and_is_never_shown() {
+        let file: Settings = toml::from_str(r#"expect_admin_api_token = "from-the-file""#).unwrap();
+        let c = Settings::default()
+            .or(file.clone())
+            .into_config(Config::default(), None)
+            .unwrap();
+        assert_eq!(c.expect_admin_api_token.as_deref(), Some("from-the-file"));
+        let cli =
+            Cli::try_parse_from(["cp-stub", "--expect-admin-api-token", "from-the-flag"]).unwrap();
+        let c = cli
+            .settings
+            .or(file)
+            .into_config(Config::default(), None)
+            .unwrap();
+        assert_eq!(c.expect_admin_api_token.as_deref(), Some("from-the-flag"));
+        assert!(!format!("{c:?}").contains("from-the-flag"));
+        let empty = Settings {
+            expect_admin_api_token: Some(String::new()),
+            ..Settings::default()
+        };
+        let err = empty.into_config(Config::default(), None).unwrap_err();
+        assert!(err.to_string().contains("expect_admin_api_token"), "{err}");
+    }
+}
