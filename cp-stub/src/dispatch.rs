@@ -4,8 +4,9 @@
 //! parse and validate it once (violations recorded) → find the caller's
 //! org (`X-Molecule-Org-Id`, else the body's `org_id`, else the org bound
 //! to the presented admin token, else the org that provisioned the
-//! workspace named in the path) → a programmed fault, if any → auth (401) → create-org's required
-//! fields (400) → strict mode (400) → the route's own answer (`cp.rs`).
+//! workspace named in the path) → a programmed fault, if any → auth (401)
+//! → create-org's required fields (400) → strict mode (400) → the route's
+//! own answer (`cp.rs`).
 //! Every CP outcome is counted and journaled by one [`Shared::record`] call.
 //!
 //! [`Shared::record`]: crate::state::Shared::record
