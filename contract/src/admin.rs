@@ -4,7 +4,7 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
-//! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults |
+//! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults (not the workspace → org map that attributes stop, status and console) |
 //! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
 //! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`] |
 //! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
@@ -54,8 +54,10 @@ pub struct StubState {
     /// Answers per HTTP status (`"201"`, `"405"`, ...), admin endpoints excluded.
     pub statuses: BTreeMap<String, u64>,
     /// Calls per caller org, then per route id. The org comes from
-    /// `X-Molecule-Org-Id`, else the JSON body's `org_id`; calls with neither
-    /// are under `"-"`.
+    /// `X-Molecule-Org-Id`, else the JSON body's `org_id`, else the org bound
+    /// to the presented admin token (`ORG=TOKEN`), else the org that
+    /// provisioned the workspace named in the path (the real client's stop,
+    /// status and console carry no org); calls with none are under `"-"`.
     pub orgs: BTreeMap<String, BTreeMap<String, u64>>,
     /// Requests no route served (501 for `/cp/*`, 404 elsewhere) and wrong methods (405).
     pub unmatched: Vec<Unmatched>,
@@ -124,7 +126,9 @@ pub struct JournalEntry {
     pub query: Option<String>,
     /// Route id when a route served the request.
     pub route: Option<RouteId>,
-    /// Caller org (header, else body `org_id`).
+    /// Caller org: `X-Molecule-Org-Id`, else the body's `org_id`, else the
+    /// org bound to the presented admin token, else the org that provisioned
+    /// the workspace named in the path.
     pub org: Option<String>,
     /// Status answered (0 when a fault dropped the connection).
     pub status: u16,

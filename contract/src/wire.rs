@@ -35,6 +35,11 @@ pub const NOISY_HEADERS: &[&str] = &[
     "x-replay-id",
 ];
 
+/// Whether a (lower-case) header name is one a shape comparison ignores.
+fn is_noisy(name: &str) -> bool {
+    NOISY_HEADERS.contains(&name) || name.starts_with("accept")
+}
+
 /// A whole recording.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WireFile {
@@ -61,7 +66,7 @@ pub struct WireCall {
     pub path: String,
     /// Query parameter names, in order of appearance.
     pub query_keys: Vec<String>,
-    /// Header names, lower case, sorted.
+    /// Header names, lower case, sorted, less [`NOISY_HEADERS`].
     pub headers: Vec<String>,
     /// Whether `X-Molecule-Org-Id` was sent.
     pub org_header_sent: bool,
@@ -105,7 +110,7 @@ impl WireCall {
             c.headers
                 .iter()
                 .map(|h| h.to_ascii_lowercase())
-                .filter(|h| !NOISY_HEADERS.contains(&h.as_str()) && !h.starts_with("accept"))
+                .filter(|h| !is_noisy(h))
                 .collect::<BTreeSet<_>>()
         };
         let (mine, theirs) = (headers(self), headers(expected));
@@ -154,7 +159,8 @@ fn body_keys(body: &Value) -> BTreeSet<String> {
 
 /// The journal's entries (oldest first) as a recording; `workspace_ids`
 /// are replaced by [`WORKSPACE_PLACEHOLDER`] in paths and body values.
-/// Entries no route served are kept with `route: None`; secrets stay
+/// Entries no route served are kept with `route: None`; header names in
+/// [`NOISY_HEADERS`] are left out, as in the fixture; secrets stay
 /// redacted (the rule of [`crate::redact`] is applied again, so an export of
 /// an old journal leaks nothing either).
 pub fn from_journal(entries: &[JournalEntry], workspace_ids: &[&str], what: &str) -> WireFile {
@@ -176,8 +182,12 @@ pub fn from_journal(entries: &[JournalEntry], workspace_ids: &[&str], what: &str
                 .filter(|p| !p.is_empty())
                 .map(|p| p.split_once('=').map_or(p, |(k, _)| k).to_string())
                 .collect();
-            let mut headers: Vec<String> =
-                e.headers.keys().map(|h| h.to_ascii_lowercase()).collect();
+            let mut headers: Vec<String> = e
+                .headers
+                .keys()
+                .map(|h| h.to_ascii_lowercase())
+                .filter(|h| !is_noisy(h))
+                .collect();
             headers.sort();
             headers.dedup();
             let org_header_sent = headers.iter().any(|h| h == "x-molecule-org-id");
@@ -267,7 +277,8 @@ mod tests {
             "seq": 1, "at_ms": 0, "method": "DELETE", "path": "/cp/workspaces/ws-9",
             "query": "instance_id=mol-ws-ws-9&prune=true", "route": "stop", "org": "o",
             "status": 200, "duration_us": 1,
-            "headers": {"authorization": "<redacted>", "X-Molecule-Admin-Token": "<redacted>"},
+            "headers": {"authorization": "<redacted>", "X-Molecule-Admin-Token": "<redacted>",
+                        "host": "127.0.0.1:1", "accept": "*/*", "user-agent": "Go-http-client/1.1"},
             "body": {"workspace_id": "ws-9", "env": {"ADMIN_TOKEN": "t0ps3cret"}},
             "response": null, "violations": [], "fault": null
         }))

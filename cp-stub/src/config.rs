@@ -166,8 +166,12 @@ pub struct Config {
     pub shared_secret: String,
     /// Answer 400 naming the bad fields instead of serving a request that breaks the contract.
     pub strict: bool,
-    /// When set, routes that carry the shared secret need `Authorization: Bearer <it>` (else 401).
+    /// When set, `/cp/workspaces/*` routes need `Authorization: Bearer <it>`
+    /// (else 401); so do `/cp/admin/*` routes while `expect_admin_api_token` is unset.
     pub expect_shared_secret: Option<String>,
+    /// When set, `/cp/admin/*` routes need `Authorization: Bearer <it>` (the
+    /// tenant's `CP_ADMIN_API_TOKEN`) instead of the shared secret (else 401).
+    pub expect_admin_api_token: Option<String>,
     /// When non-empty, routes that carry an admin token need one of these (else 401).
     pub expect_admin_tokens: Vec<AdminToken>,
     /// Tenant config entries laid over [`crate::DEFAULT_TENANT_CONFIG`]; values may
@@ -197,6 +201,7 @@ impl Default for Config {
             shared_secret: DEFAULT_SHARED_SECRET.to_string(),
             strict: false,
             expect_shared_secret: None,
+            expect_admin_api_token: None,
             expect_admin_tokens: Vec::new(),
             tenant_config: BTreeMap::new(),
             journal_capacity: contract::admin::DEFAULT_JOURNAL_CAPACITY,
@@ -223,6 +228,10 @@ impl fmt::Debug for Config {
             .field(
                 "expect_shared_secret",
                 &redacted(&self.expect_shared_secret),
+            )
+            .field(
+                "expect_admin_api_token",
+                &redacted(&self.expect_admin_api_token),
             )
             .field("expect_admin_tokens", &self.expect_admin_tokens)
             .field("tenant_config_keys", &self.tenant_config.keys())
@@ -272,6 +281,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "expect_shared_secret",
                 reason: "is empty: give the secret, or leave the setting out".into(),
+            });
+        }
+        if self.expect_admin_api_token.as_deref() == Some("") {
+            return Err(ConfigError::Invalid {
+                field: "expect_admin_api_token",
+                reason: "is empty: give the token, or leave the setting out".into(),
             });
         }
         // A map of strings is flat by its type (the contract's D1 rule);

@@ -23,7 +23,7 @@ pub(crate) struct Call<'a> {
     pub(crate) query: Option<&'a str>,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a Parsed,
-    /// The caller's org (header, else body `org_id`).
+    /// The caller's org (header, body `org_id`, admin token, workspace).
     pub(crate) org: Option<&'a str>,
 }
 

@@ -2,8 +2,11 @@
 //! ([`contract::match_route`]: 405 / 501 / 404 when none serves the
 //! request); then a CP call goes: read the body under the limit (413) →
 //! parse and validate it once (violations recorded) → find the caller's
-//! org → a programmed fault, if any → auth (401) → create-org's required
-//! fields (400) → strict mode (400) → the route's own answer (`cp.rs`).
+//! org (`X-Molecule-Org-Id`, else the body's `org_id`, else the org bound
+//! to the presented admin token, else the org that provisioned the
+//! workspace named in the path) → a programmed fault, if any → auth (401)
+//! → create-org's required fields (400) → strict mode (400) → the route's
+//! own answer (`cp.rs`).
 //! Every CP outcome is counted and journaled by one [`Shared::record`] call.
 //!
 //! [`Shared::record`]: crate::state::Shared::record
@@ -160,7 +163,22 @@ impl App {
         rec.set_body(&body);
         let mut parsed = Parsed::new(route, &body);
         rec.violations = std::mem::take(&mut parsed.violations);
-        rec.set_org(header_org.or_else(|| parsed.get(Field::OrgId).filter(|s| !s.is_empty())));
+        let workspace_org;
+        let org = match header_org
+            .or_else(|| parsed.get(Field::OrgId).filter(|s| !s.is_empty()))
+            .or_else(|| auth::token_org(&self.config, route, &parts.headers))
+        {
+            Some(org) => Some(org),
+            None => {
+                workspace_org =
+                    path_workspace(&params).and_then(|ws| self.shared.workspace_org(&ws));
+                workspace_org.as_deref()
+            }
+        };
+        rec.set_org(org);
+        if route.id == RouteId::Provision {
+            rec.set_workspace(parsed.get(Field::WorkspaceId).filter(|s| !s.is_empty()));
+        }
 
         // A programmed fault answers first.
         let mut extra_headers: Option<BTreeMap<String, String>> = None;
@@ -240,6 +258,15 @@ impl App {
         self.shared.record(rec);
         resp
     }
+}
+
+/// The workspace named in the path (`{id}`), percent-decoded.
+fn path_workspace(params: &contract::Params) -> Option<String> {
+    params
+        .iter()
+        .find(|(name, _)| *name == "id")
+        .map(|(_, v)| crate::query::decode_path(v).into_owned())
+        .filter(|ws| !ws.is_empty())
 }
 
 /// 501 for an unknown `/cp/*` path (the contract lacks the route, or the

@@ -21,7 +21,9 @@
 //!
 //! [`Config`] is plain data with public fields; `Config::default()` binds
 //! 127.0.0.1:9090, uses the `mol-ws-` instance prefix, keeps 1,000 journal
-//! entries, limits bodies to 1 MiB, is not strict, enforces no auth and
+//! entries, limits bodies to 1 MiB, is not strict, enforces no auth
+//! ([`Config::expect_shared_secret`], [`Config::expect_admin_api_token`],
+//! [`Config::expect_admin_tokens`] turn it on) and
 //! logs nothing. Give [`Config::log_sink`] a [`LogSink`] to capture the
 //! per-request log lines (tests do, to prove no secret is logged).
 //!
@@ -34,13 +36,22 @@
 //!    says to add the route to `contract/src/routes.rs` (or to check
 //!    `/__/stub/version` for a stale image, incident D9), anything else 404.
 //! 3. The body is read under the limit (413; a declared `Content-Length`
-//!    over it is refused without reading), the caller's org is taken from
-//!    `X-Molecule-Org-Id`, else the body's `org_id`, and the body is
-//!    validated against the route's request schema; violations are recorded.
+//!    over it is refused without reading), and validated against the route's
+//!    request schema; violations are recorded. The caller's org is taken
+//!    from `X-Molecule-Org-Id`, else the body's `org_id`, else the org bound
+//!    to the presented admin token (`--expect-admin-token ORG=TOKEN`), else
+//!    the org that last provisioned (2xx) the workspace named in the path:
+//!    the real client's stop, status and console carry no org header and no
+//!    body. That workspace → org map keeps 10,000 workspaces (the least
+//!    recently provisioned forgotten first) and survives `reset` and
+//!    `snapshot`.
 //! 4. A programmed fault for the route (and org) answers instead — status,
 //!    body, headers, delay, or a dropped connection, for N calls or until
-//!    cleared — then auth enforcement (401), then strict mode (400 naming
-//!    the bad fields), then the route's own answer.
+//!    cleared — then auth enforcement (401: the bearer is the shared secret
+//!    on `/cp/workspaces/*`, the admin API token — else the shared secret —
+//!    on `/cp/admin/*`; an org-bound admin token must belong to the caller's
+//!    org), then strict mode (400 naming the bad fields), then the route's
+//!    own answer.
 //! 5. Counters, per-org counts and the journal are updated in one critical
 //!    section, so `POST /__/stub/snapshot` (state + reset) is atomic and
 //!    exact counter assertions stay possible under concurrency (D4, D11).
@@ -69,7 +80,8 @@
 //! - `faults.rs` — checking a fault spec, and a fault's answer;
 //! - `body.rs` — a request body: read under the limit, parsed once,
 //!   validated, the fields an answer uses;
-//! - `state.rs` — counters, journal, violations, faults behind one lock;
+//! - `state.rs` — counters, journal, violations, faults and the workspace →
+//!   org map behind one lock;
 //! - `journal_query.rs` — the journal filters of `GET /__/stub/requests`;
 //! - `record.rs` — a request as journaled, rendered with secrets masked by
 //!   [`contract::redact`];
@@ -83,7 +95,9 @@
 //! - `config.rs` — [`Config`] and its defaults and check, [`LogFormat`],
 //!   [`LogSink`], [`AdminToken`], [`ConfigError`];
 //! - `tenant_config.rs` — the tenant config map: defaults, placeholders,
-//!   contract check.
+//!   contract check;
+//! - `workspace_orgs.rs` — the bounded workspace → org map (which org
+//!   provisioned a workspace), kept across resets.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(missing_docs)]
@@ -107,6 +121,7 @@ mod server;
 mod settings;
 mod state;
 mod tenant_config;
+mod workspace_orgs;
 
 pub use config::{
     AdminToken, Config, ConfigError, LogFormat, LogSink, DEFAULT_BODY_LIMIT,

@@ -57,6 +57,8 @@ pub(crate) struct Record {
     headers: Span,
     body: Option<Span>,
     org: Option<Span>,
+    /// The body's `workspace_id`, on provision calls only.
+    workspace: Option<Span>,
     response: Option<Span>,
 }
 
@@ -99,6 +101,7 @@ impl Record {
             headers: Span::default(),
             body: None,
             org: None,
+            workspace: None,
             response: None,
         };
         rec.path = rec.push(path.as_bytes());
@@ -163,6 +166,17 @@ impl Record {
 
     pub(crate) fn set_org(&mut self, org: Option<&str>) {
         self.org = org.map(|o| self.push(o.as_bytes()));
+    }
+
+    /// Note the workspace a provision call is for.
+    pub(crate) fn set_workspace(&mut self, workspace: Option<&str>) {
+        self.workspace = workspace.map(|w| self.push(w.as_bytes()));
+    }
+
+    /// The workspace this call provisioned: a provision answered 2xx.
+    pub(crate) fn provisioned(&self) -> Option<&str> {
+        let ok = (200..300).contains(&self.status);
+        self.workspace.filter(|_| ok).map(|s| self.text(s))
     }
 
     /// Keep `body` in the journal, truncated when large (bounded memory).

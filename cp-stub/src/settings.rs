@@ -67,8 +67,9 @@ settings! {
         #[arg(long, env = "CP_STUB_STRICT", num_args = 0..=1, default_missing_value = "true")]
         pub strict: Option<bool>,
         /// Require `Authorization: Bearer <SECRET>` on routes that carry the shared
-        /// secret (provision, stop, status, ensure-image, admin routes); 401
-        /// otherwise [default: not enforced]
+        /// secret (provision, stop, status, ensure-image; the /cp/admin/* routes
+        /// too unless --expect-admin-api-token is set); 401 otherwise
+        /// [default: not enforced]
         #[arg(
             long,
             env = "CP_STUB_EXPECT_SHARED_SECRET",
@@ -76,6 +77,17 @@ settings! {
             hide_env_values = true
         )]
         pub expect_shared_secret: Option<String>,
+        /// Require `Authorization: Bearer <TOKEN>` (the tenant's CP_ADMIN_API_TOKEN)
+        /// on /cp/admin/* routes (console, create-org, redeploy-fleet); 401
+        /// otherwise [default: unset, those routes take the shared secret, as the
+        /// real client sends it when CP_ADMIN_API_TOKEN is unset]
+        #[arg(
+            long,
+            env = "CP_STUB_EXPECT_ADMIN_API_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        pub expect_admin_api_token: Option<String>,
         /// Require an admin token: X-Molecule-Admin-Token on provision-like
         /// routes, `Authorization: Bearer` on /cp/tenants/config. ORG=TOKEN binds a
         /// token to the caller's org; a bare TOKEN is accepted for any org.
@@ -142,6 +154,7 @@ impl Settings {
             shared_secret,
             strict,
             expect_shared_secret,
+            expect_admin_api_token,
             expect_admin_tokens,
             tenant_config_file,
             tenant_config,
@@ -160,6 +173,7 @@ impl Settings {
         c.shared_secret = shared_secret.unwrap_or(c.shared_secret);
         c.strict = strict.unwrap_or(c.strict);
         c.expect_shared_secret = expect_shared_secret.or(c.expect_shared_secret);
+        c.expect_admin_api_token = expect_admin_api_token.or(c.expect_admin_api_token);
         if let Some(list) = expect_admin_tokens {
             c.expect_admin_tokens = list
                 .iter()
@@ -229,4 +243,41 @@ pub fn load(cli: Settings, config_file: Option<&Path>) -> Result<Config, ConfigE
         ..Config::default()
     };
     cli.or(file).into_config(base, config_file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn the_admin_api_token_is_a_flag_and_a_toml_key_and_is_never_shown() {
+        let file: Settings = toml::from_str(r#"expect_admin_api_token = "from-the-file""#).unwrap();
+        let c = Settings::default()
+            .or(file.clone())
+            .into_config(Config::default(), None)
+            .unwrap();
+        assert_eq!(c.expect_admin_api_token.as_deref(), Some("from-the-file"));
+        let cli =
+            Cli::try_parse_from(["cp-stub", "--expect-admin-api-token", "from-the-flag"]).unwrap();
+        let c = cli
+            .settings
+            .or(file)
+            .into_config(Config::default(), None)
+            .unwrap();
+        assert_eq!(c.expect_admin_api_token.as_deref(), Some("from-the-flag"));
+        assert!(!format!("{c:?}").contains("from-the-flag"));
+        let empty = Settings {
+            expect_admin_api_token: Some(String::new()),
+            ..Settings::default()
+        };
+        let err = empty.into_config(Config::default(), None).unwrap_err();
+        assert!(err.to_string().contains("expect_admin_api_token"), "{err}");
+    }
 }

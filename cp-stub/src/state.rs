@@ -5,6 +5,10 @@
 //! once more only while faults are programmed. Records are stored raw (the
 //! request headers already redacted) and rendered to
 //! [`contract::admin::JournalEntry`] only when someone asks.
+//!
+//! The workspace → org map ([`WorkspaceOrgs`]) lives under the same lock,
+//! filled by successful provisions, and is the one thing `reset` and
+//! `snapshot` keep.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +20,7 @@ use contract::{Route, ROUTES};
 use crate::clock::now_ms;
 use crate::journal_query::JournalQuery;
 use crate::record::Record;
+use crate::workspace_orgs::{WorkspaceOrgs, WORKSPACE_ORGS_KEPT};
 
 const ROUTE_COUNT: usize = ROUTES.len();
 /// Violations kept in `state.violations` (the total is counted apart).
@@ -51,6 +56,8 @@ struct Inner {
     since_ms: u64,
     faults: Vec<ArmedFault>,
     next_fault: u64,
+    /// Not cleared by `reset`: a workspace keeps its org across test phases.
+    workspace_orgs: WorkspaceOrgs,
 }
 
 impl Inner {
@@ -70,6 +77,7 @@ impl Inner {
             since_ms: now_ms(),
             faults: Vec::new(),
             next_fault: 1,
+            workspace_orgs: WorkspaceOrgs::new(WORKSPACE_ORGS_KEPT),
         }
     }
 
@@ -84,6 +92,7 @@ impl Inner {
         self.journal.clear();
         self.dropped = 0;
         self.faults.clear();
+        // `workspace_orgs` stays: see the module docs.
         self.generation += 1;
         self.since_ms = now_ms();
     }
@@ -192,6 +201,9 @@ impl Shared {
         st.total += 1;
         if let Some(slot) = st.statuses.get_mut(usize::from(rec.status)) {
             *slot += 1;
+        }
+        if let (Some(ws), Some(org)) = (rec.provisioned(), rec.org()) {
+            st.workspace_orgs.insert(ws, org);
         }
         match rec.route {
             Some(route) => {
@@ -350,6 +362,14 @@ impl Shared {
         };
         self.update_armed(&st);
         Some(action)
+    }
+
+    /// The org that last provisioned `workspace` (successfully), if remembered.
+    pub(crate) fn workspace_org(&self, workspace: &str) -> Option<String> {
+        self.lock()
+            .workspace_orgs
+            .get(workspace)
+            .map(str::to_string)
     }
 
     /// Org ids seen so far (for the redeploy-fleet answer).

@@ -48,6 +48,12 @@ enum Command {
     /// Same output, exit codes and reports as `run`; a stack or seed failure
     /// is exit 1 with its cause. Phase timings go to stderr.
     Gate(GateArgs),
+    /// Export cp-stub's journal in the format of fixtures/real-client/wire.json, secrets redacted.
+    ///
+    /// Run the real client against a fresh stub, then export its calls to
+    /// re-record the fixture (see cp-stub/README.md, "Re-recording the real
+    /// client's traffic").
+    WireExport(WireExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +236,25 @@ struct DriftArgs {
     json: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct WireExportArgs {
+    /// The stub whose journal to export.
+    #[arg(long, env = "CP_STUB_BASE", value_name = "URL")]
+    stub: String,
+    /// A workspace id to write as `{workspace_id}` in paths and bodies; repeatable.
+    #[arg(long = "workspace", value_name = "ID")]
+    workspaces: Vec<String>,
+    /// Only the calls journaled under this org.
+    #[arg(long, value_name = "ORG")]
+    org: Option<String>,
+    /// Write the JSON to this file [default: stdout].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
 /// Why a command could not run (exit status 2). Each variant is the
 /// library's own error, so the printed cause chain is unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +268,9 @@ pub enum CliError {
     /// `drift` could not run.
     #[error(transparent)]
     Drift(#[from] replays::DriftError),
+    /// `wire-export` could not read the journal.
+    #[error(transparent)]
+    WireExport(#[from] replays::WireExportError),
     /// The embedded stub of `drift` did not start.
     #[error(transparent)]
     Stub(#[from] cp_stub::StubError),
@@ -252,7 +280,7 @@ pub enum CliError {
     /// A `--header` is not `Name: value`.
     #[error("bad --header `{0}`: write \"Name: value\"")]
     BadHeader(String),
-    /// The `--json` report of `drift` could not be written.
+    /// The `--json` report of `drift`, or the `--out` file of `wire-export`, could not be written.
     #[error("cannot write {path}: {reason}")]
     WriteJson {
         /// The file.
@@ -311,6 +339,7 @@ impl Cli {
             }
             Command::Gate(a) => gate(a),
             Command::Drift(a) => drift(a),
+            Command::WireExport(a) => wire_export(a),
         }
     }
 }
@@ -432,6 +461,36 @@ fn drift(a: DriftArgs) -> Result<u8, CliError> {
         write.map_err(|reason| CliError::WriteJson { path: p, reason })?;
     }
     Ok(u8::from(results.iter().any(RouteDrift::differs)))
+}
+
+fn wire_export(a: WireExportArgs) -> Result<u8, CliError> {
+    let opts = replays::WireExportOptions {
+        stub: a.stub,
+        workspaces: a.workspaces,
+        org: a.org,
+        timeout: a.timeout,
+        page_size: replays::DEFAULT_PAGE_SIZE,
+    };
+    let export = runtime()?.block_on(replays::wire_export(&opts))?;
+    if export.dropped > 0 {
+        eprintln!(
+            "replays wire-export: the stub's journal dropped {} older entries (it was full): the export lacks them; raise CP_STUB_JOURNAL_CAPACITY or reset the stub before recording",
+            export.dropped
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&export.file).map_err(|e| CliError::WriteJson {
+        path: a.out.clone().unwrap_or_else(|| PathBuf::from("-")),
+        reason: e.to_string(),
+    })?;
+    text.push('\n');
+    match a.out {
+        Some(p) => std::fs::write(&p, text).map_err(|e| CliError::WriteJson {
+            path: p,
+            reason: e.to_string(),
+        })?,
+        None => print!("{text}"),
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -250,6 +250,9 @@ fn compare(p: &Probe, target: Answer, stub: Answer) -> RouteDrift {
     if status.is_empty() && target.status != stub.status {
         let client = if route.success.accepts(target.status) {
             "the client accepts it"
+        } else if route.unsupported.contains(&target.status) {
+            // Ensure-image's 404 / 501: the real client goes on without it.
+            "unsupported (the client proceeds)"
         } else {
             "the client treats it as a failure"
         };
@@ -286,7 +289,10 @@ fn compare(p: &Probe, target: Answer, stub: Answer) -> RouteDrift {
         }
     }
     let mut vs_stub = Vec::new();
+    // An "unsupported" answer is an error body: no shape to share with the stub's success.
+    let unsupported = route.unsupported.contains(&target.status) && target.status != stub.status;
     match (&stub.json, &target.json) {
+        _ if unsupported => {}
         (Some(s), Some(t)) => {
             vs_stub.extend(contract::shape_diff(s, t).iter().map(ToString::to_string))
         }
@@ -419,4 +425,66 @@ pub fn render(opts: &DriftOptions, results: &[RouteDrift], style: &Style) -> Str
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::RouteId;
+    use serde_json::json;
+
+    fn answer(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            json: Some(body),
+            headers: BTreeSet::from(["content-type".to_string()]),
+            content_type: Some("application/json".into()),
+            error: None,
+        }
+    }
+
+    fn probe(route: RouteId) -> Probe {
+        contract::probes("org-x", "ws-x")
+            .into_iter()
+            .find(|p| p.route.id == route)
+            .expect("a probe per route")
+    }
+
+    #[test]
+    fn an_ensure_image_404_or_501_is_unsupported_not_a_failure() {
+        let ready = json!({"status": "ready", "image_ref": "cp-stub/x:latest"});
+        for status in [404, 501] {
+            let d = compare(
+                &probe(RouteId::EnsureImage),
+                answer(status, json!({"error": "no such route"})),
+                answer(200, ready.clone()),
+            );
+            assert_eq!(
+                d.status,
+                vec![format!(
+                    "{status} (stub 200): unsupported (the client proceeds)"
+                )]
+            );
+            assert!(d.contract.is_empty() && d.vs_stub.is_empty(), "{d:?}");
+        }
+        // Another status, or another route's 501, is still a failure.
+        let d = compare(
+            &probe(RouteId::EnsureImage),
+            answer(500, json!({"error": "boom"})),
+            answer(200, ready),
+        );
+        assert_eq!(
+            d.status,
+            vec!["500 (stub 200): the client treats it as a failure"]
+        );
+        let d = compare(
+            &probe(RouteId::Status),
+            answer(501, json!({"error": "no"})),
+            answer(200, json!({"state": "running"})),
+        );
+        assert_eq!(
+            d.status,
+            vec!["501 (stub 200): the client treats it as a failure"]
+        );
+    }
 }

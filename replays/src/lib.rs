@@ -40,6 +40,13 @@
 //! base and to the stub, and report per route what differs (status, shape
 //! against the contract and against the stub).
 //!
+//! # Wire export
+//!
+//! [`wire_export()`] is `replays wire-export`: read cp-stub's journal and
+//! write it as a [`contract::wire::WireFile`] (the format of
+//! `fixtures/real-client/wire.json`), secrets redacted, to re-record the
+//! real client's traffic.
+//!
 //! # Layout
 //!
 //! - `main.rs` — the binary: parse the command line, run the command;
@@ -50,7 +57,9 @@
 //!   subprocess), shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `drift.rs` — [`drift()`] and its report;
-//! - `envcmd.rs` — [`env_listing`], `replays env`.
+//! - `envcmd.rs` — [`env_listing`], `replays env`;
+//! - `wire_export.rs` — [`wire_export()`], `replays wire-export`: cp-stub's
+//!   journal in the format of `fixtures/real-client/wire.json`.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -59,7 +68,11 @@ mod drift;
 mod envcmd;
 mod gate;
 pub mod stack;
+mod wire_export;
 
 pub use drift::{drift, render as render_drift, DriftError, DriftOptions, RouteDrift};
 pub use envcmd::env_listing;
 pub use gate::{gate, GateError, GateOptions, GateOutcome, Phase, StackChoice};
+pub use wire_export::{
+    wire_export, WireExport, WireExportError, WireExportOptions, DEFAULT_PAGE_SIZE,
+};
