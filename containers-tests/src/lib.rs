@@ -3,7 +3,7 @@
 //! other test.
 //!
 //! The tests start the images that `docker/build-images.sh` builds (static
-//! binaries, `FROM scratch`) with the [`testcontainers`] crate and check
+//! binaries, `FROM scratch`) with the `testcontainers` crate and check
 //! what a user of `compose.yml` relies on:
 //!
 //! - the cp-stub image starts and its Docker healthcheck (`/cp-stub

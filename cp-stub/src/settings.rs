@@ -55,7 +55,7 @@ settings! {
         #[arg(long, env = "CP_STUB_INSTANCE_PREFIX")]
         pub instance_prefix: Option<String>,
         /// Base URL written into the tenant config map, e.g. http://cp-stub:9090
-        /// [default: `http://<Host header of the request>`]
+        /// [default: http://HOST, HOST the Host header of the request]
         #[arg(long, env = "CP_STUB_PUBLIC_URL")]
         pub public_url: Option<String>,
         /// Shared secret served as MOLECULE_CP_SHARED_SECRET in the tenant config
