@@ -310,6 +310,7 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
             attempts: 6,
             initial: Duration::from_secs(2),
             cap: Duration::from_secs(10),
+            restart_initial: Duration::from_secs(1),
         },
         ..tenant_config("org-alpha", "alpha-admin-token", Some(&base))
     })

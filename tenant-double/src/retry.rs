@@ -36,6 +36,16 @@ pub struct RetryPolicy {
         value_parser = vars::millis
     )]
     pub cap: Duration,
+    /// First wait between a restart's ensure-image attempts and between its
+    /// stop attempts, in ms, doubled each retry; 3 attempts each (real: 1000).
+    #[arg(
+        long = "restart-retry-initial-ms",
+        env = "TENANT_DOUBLE_RESTART_RETRY_INITIAL_MS",
+        default_value = "1000",
+        value_name = "MS",
+        value_parser = vars::millis
+    )]
+    pub restart_initial: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -51,12 +61,23 @@ impl RetryPolicy {
             attempts: 6,
             initial: Duration::from_millis(5),
             cap: Duration::from_millis(20),
+            restart_initial: Duration::from_millis(5),
         }
     }
 
     /// Attempts in all (at least 1).
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts.max(1)
+    }
+
+    /// Attempts of a restart's ensure-image and of its stop (the real
+    /// `cpStopRetryAttempts`).
+    pub(crate) const RESTART_ATTEMPTS: u32 = 3;
+
+    /// The wait after failed restart-leg attempt `attempt` (1-based).
+    pub(crate) fn restart_delay_after(&self, attempt: u32) -> Duration {
+        self.restart_initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
     }
 
     /// The wait after failed attempt `attempt` (1-based).

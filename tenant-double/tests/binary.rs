@@ -23,6 +23,7 @@ fn serves_from_env_answers_healthcheck_and_stops_on_sigterm() {
         .env("MOLECULE_ORG_ID", "org-alpha")
         .env("ADMIN_TOKEN", "alpha-admin-token")
         .env("CP_UPSTREAM_URL", "http://127.0.0.1:9")
+        .envs(test_support::tenant::LLM_ENV)
         .arg("--quiet")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
