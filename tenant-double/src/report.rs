@@ -118,6 +118,10 @@ pub struct ProvisionRun {
     pub instance_id: Option<String>,
     /// Failure reason (the real client's message).
     pub error: Option<String>,
+    /// The run's provision `idempotency_key` (`cpprov-` + 32 hex), the same
+    /// on every attempt; not a secret.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
     /// Restart requests coalesced into this run.
     pub coalesced_restarts: u32,
     /// Unix time in ms.

@@ -164,6 +164,7 @@ pub(crate) fn new_run(run: u32, trigger: &str) -> ProvisionRun {
         outcome: "in_progress".into(),
         instance_id: None,
         error: None,
+        idempotency_key: None,
         coalesced_restarts: 0,
         started_ms: now_ms(),
         finished_ms: None,

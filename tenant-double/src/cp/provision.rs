@@ -102,6 +102,7 @@ pub(crate) async fn provision_run(shared: Arc<Shared>, ws_id: String, run: u32) 
         }
         let body = provision_body(&shared.config.org_id, ws, &platform_url, env);
         if let Some(r) = ws.run_mut(run) {
+            r.idempotency_key = body["idempotency_key"].as_str().map(str::to_string);
             r.base = resolution.base.clone();
             r.source = resolution.source.clone();
         }
