@@ -399,3 +399,41 @@ async fn configuration_errors_are_named_before_any_request() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_201_without_instance_id_names_d3_and_the_stubs_answer() {
+    // The real client (and tenant-double) take this as a success with an
+    // empty instance id: only the stub's journal shows what went wrong.
+    let stack = Stack::start().await;
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/__/stub/faults", stack.stub.base_url()))
+        .json(&FaultSpec {
+            route: contract::RouteId::Provision.into(),
+            org: Some("org-alpha".into()),
+            status: Some(201),
+            body: Some(serde_json::json!({"state": "running"})),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(".seed.env");
+    let message = seed::run(&stack.config(&out))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("on tenant alpha has no instance"), "{message}");
+    assert!(message.contains("incident D3"), "{message}");
+    assert!(
+        message.contains(r#"answered its provision call 201 with {"state":"running"}"#),
+        "{message}"
+    );
+    assert!(message.contains("mol-ws-"), "{message}");
+    assert!(!out.exists(), "no env file on failure");
+    stack.shutdown().await;
+}
