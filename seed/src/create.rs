@@ -198,9 +198,15 @@ pub(crate) async fn wait_provisioned(
                 });
             } else if ws.status != "provisioning" {
                 // Settled without an instance id: what did the stub answer?
-                let stub_served =
-                    check_provision_answer(http, stub, since_seq, ws.tenant.label, &ws.name, &ws.id)
-                        .await?;
+                let stub_served = check_provision_answer(
+                    http,
+                    stub,
+                    since_seq,
+                    ws.tenant.label,
+                    &ws.name,
+                    &ws.id,
+                )
+                .await?;
                 if stub_served {
                     return Err(SeedError::ProvisionFailed {
                         tenant: ws.tenant.label.into(),

@@ -23,7 +23,10 @@ fn answer_problems(answer: Option<&Value>) -> Vec<String> {
         Ok(violations) => violations.iter().map(|v| v.to_string()).collect(),
         Err(e) => vec![e.to_string()],
     };
-    let id = answer.get("instance_id").and_then(Value::as_str).unwrap_or("");
+    let id = answer
+        .get("instance_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !id.starts_with(INSTANCE_PREFIX) || id.len() == INSTANCE_PREFIX.len() {
         problems.push(format!(
             "/instance_id: expected a non-empty `{INSTANCE_PREFIX}…` id, found {}",
@@ -95,10 +98,15 @@ mod tests {
 
     #[test]
     fn a_201_needs_a_mol_ws_instance_id() {
-        assert!(answer_problems(Some(&json!({"instance_id": "mol-ws-1", "state": "running"}))).is_empty());
+        assert!(answer_problems(Some(
+            &json!({"instance_id": "mol-ws-1", "state": "running"})
+        ))
+        .is_empty());
         let p = answer_problems(Some(&json!({"state": "running"})));
         assert!(p.iter().any(|p| p.contains("mol-ws-")), "{p:?}");
-        assert!(!answer_problems(Some(&json!({"instance_id": "i-123", "state": "running"}))).is_empty());
+        assert!(
+            !answer_problems(Some(&json!({"instance_id": "i-123", "state": "running"}))).is_empty()
+        );
         assert!(!answer_problems(None).is_empty());
     }
 }

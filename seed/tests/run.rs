@@ -427,7 +427,10 @@ async fn a_201_without_instance_id_names_d3_and_the_stubs_answer() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(message.contains("on tenant alpha has no instance"), "{message}");
+    assert!(
+        message.contains("on tenant alpha has no instance"),
+        "{message}"
+    );
     assert!(message.contains("incident D3"), "{message}");
     assert!(
         message.contains(r#"answered its provision call 201 with {"state":"running"}"#),

@@ -1,4 +1,5 @@
-//! How the provision call is retried: the real client's policy and its backoff.
+//! How the CP calls are retried: the real client's provision policy and the
+//! real restart's ensure-image and stop legs, with their backoffs.
 
 use std::time::Duration;
 
@@ -6,8 +7,10 @@ use serde::Serialize;
 
 use crate::vars;
 
-/// How the provision call is retried (the real client: 6 attempts, 2 s
-/// doubling, cap 10 s, on 408, 429 and 500–527).
+/// How the CP calls are retried: provision as the real client (6 attempts,
+/// 2 s doubling, cap 10 s, on what `contract::Route::retries` names), a
+/// restart's ensure-image and stop as the real restart (3 attempts each,
+/// 1 s doubling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args, Serialize)]
 pub struct RetryPolicy {
     /// Provision attempts in all, the first included (the real client: 6; 0 counts as 1).

@@ -48,7 +48,11 @@ async fn a_201_with(body: Value, field: &str) {
              field cpProvisionResponse.{field} of type string"
         )
     );
-    assert_eq!(journal(&stub, RouteId::Provision).await.len(), 1, "not retried");
+    assert_eq!(
+        journal(&stub, RouteId::Provision).await.len(),
+        1,
+        "not retried"
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -107,7 +111,11 @@ async fn a_201_without_instance_id_succeeds_with_an_empty_one() {
 }
 
 /// The provision calls' idempotency keys as journaled, and the run's own.
-fn keys(entries: &[JournalEntry], tenant: &tenant_double::Tenant, id: &str) -> (Vec<Value>, String) {
+fn keys(
+    entries: &[JournalEntry],
+    tenant: &tenant_double::Tenant,
+    id: &str,
+) -> (Vec<Value>, String) {
     let journaled = entries
         .iter()
         .map(|e| e.body.as_ref().unwrap()["idempotency_key"].clone())
@@ -121,9 +129,14 @@ fn keys(entries: &[JournalEntry], tenant: &tenant_double::Tenant, id: &str) -> (
 
 /// `cpprov-` + 32 lowercase hex.
 fn assert_key_format(key: &str) {
-    let hex = key.strip_prefix("cpprov-").unwrap_or_else(|| panic!("{key}"));
+    let hex = key
+        .strip_prefix("cpprov-")
+        .unwrap_or_else(|| panic!("{key}"));
     assert_eq!(hex.len(), 32, "{key}");
-    assert!(hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')), "{key}");
+    assert!(
+        hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')),
+        "{key}"
+    );
 }
 
 /// Every journaled key is the same; when the stub shows it (it is not a
@@ -179,7 +192,10 @@ async fn another_409_is_not_retried() {
     let id = create(tenant.base_url(), "conflict", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
     assert_eq!(ws["status"], "failed");
-    assert_eq!(ws["error"], "cp provisioner: provision failed (409): conflict");
+    assert_eq!(
+        ws["error"],
+        "cp provisioner: provision failed (409): conflict"
+    );
     assert_eq!(journal(&stub, RouteId::Provision).await.len(), 1);
     tenant.shutdown().await;
     stub.shutdown().await;
@@ -256,7 +272,10 @@ async fn restart_and_wait(tenant: &tenant_double::Tenant, id: &str) -> tenant_do
 
 /// Restart with ensure-image answering `status` (and `body`); returns the
 /// restart's run, the stub's stop and provision calls for the workspace.
-async fn restart_with_ensure_image(status: u16, body: Value) -> (tenant_double::ProvisionRun, usize, usize) {
+async fn restart_with_ensure_image(
+    status: u16,
+    body: Value,
+) -> (tenant_double::ProvisionRun, usize, usize) {
     let stub = stub::start_default().await;
     let tenant = on(&stub).await;
     let id = create(tenant.base_url(), "restart", 0).await;
@@ -277,7 +296,8 @@ async fn restart_with_ensure_image(status: u16, body: Value) -> (tenant_double::
 #[tokio::test]
 async fn ensure_image_404_and_501_are_unsupported_and_the_restart_proceeds() {
     for status in [404, 501] {
-        let (run, stops, provisions) = restart_with_ensure_image(status, json!({"error": "no"})).await;
+        let (run, stops, provisions) =
+            restart_with_ensure_image(status, json!({"error": "no"})).await;
         assert_eq!(run.outcome, "ok", "{status}: {run:?}");
         assert_eq!((stops, provisions), (1, 2), "{status}");
     }
@@ -286,7 +306,11 @@ async fn ensure_image_404_and_501_are_unsupported_and_the_restart_proceeds() {
 #[tokio::test]
 async fn ensure_image_any_2xx_is_ready() {
     for status in [200, 202, 204] {
-        let body = if status == 204 { json!("") } else { json!({"status": "ready"}) };
+        let body = if status == 204 {
+            json!("")
+        } else {
+            json!({"status": "ready"})
+        };
         let (run, stops, provisions) = restart_with_ensure_image(status, body).await;
         if status == 204 {
             // Go decodes the empty body and fails: a transient error, retried
@@ -308,11 +332,14 @@ async fn ensure_image_any_2xx_is_ready() {
 
 #[tokio::test]
 async fn ensure_image_refused_declines_the_restart_without_stopping() {
-    let (run, stops, provisions) = restart_with_ensure_image(400, json!({"error": "bad digest"})).await;
+    let (run, stops, provisions) =
+        restart_with_ensure_image(400, json!({"error": "bad digest"})).await;
     assert_eq!(run.outcome, "declined", "{run:?}");
     assert_eq!(
         run.error.as_deref(),
-        Some("restart declined before stop: cp provisioner: ensure-image refused (400): bad digest")
+        Some(
+            "restart declined before stop: cp provisioner: ensure-image refused (400): bad digest"
+        )
     );
     assert_eq!((stops, provisions), (0, 1));
 }
@@ -320,13 +347,21 @@ async fn ensure_image_refused_declines_the_restart_without_stopping() {
 #[tokio::test]
 async fn config_non_200_is_an_error() {
     let stub = stub::start_default().await;
-    fault(&stub, json!({"route": "tenants_config", "status": 500, "times": 1})).await;
+    fault(
+        &stub,
+        json!({"route": "tenants_config", "status": 500, "times": 1}),
+    )
+    .await;
     // The LLM keys are in the env, so the tenant boots on.
     let tenant = on(&stub).await;
     let refresh = tenant.report().config_refresh.unwrap();
     assert!(!refresh.ok);
     assert!(
-        refresh.error.as_deref().unwrap().starts_with("cp returned 500"),
+        refresh
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("cp returned 500"),
         "{refresh:?}"
     );
     assert_eq!(refresh.applied, 0);
@@ -388,7 +423,10 @@ async fn an_applied_shared_secret_is_the_bearer_of_later_provisions() {
     // With the stale secret the stub would answer 401.
     assert_eq!(ws["status"], "running", "{ws}");
     let entries = journal(&stub, RouteId::Provision).await;
-    assert_eq!(entries.iter().map(|e| e.status).collect::<Vec<_>>(), vec![201]);
+    assert_eq!(
+        entries.iter().map(|e| e.status).collect::<Vec<_>>(),
+        vec![201]
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }
@@ -464,7 +502,11 @@ async fn a_failing_config_fetch_is_retried_for_the_window_then_fatal() {
 #[tokio::test]
 async fn a_fetch_that_recovers_within_the_window_without_the_keys_is_missing_llm_env() {
     let stub = stub::start_default().await;
-    fault(&stub, json!({"route": "tenants_config", "status": 401, "times": 1})).await;
+    fault(
+        &stub,
+        json!({"route": "tenants_config", "status": 401, "times": 1}),
+    )
+    .await;
     fault(
         &stub,
         json!({"route": "tenants_config", "status": 200, "body": {"A": "1"}, "times": 1}),
@@ -474,7 +516,8 @@ async fn a_fetch_that_recovers_within_the_window_without_the_keys_is_missing_llm
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("MISSING_CP_LLM_ENV: required LLM proxy keys not set"),
+        err.to_string()
+            .contains("MISSING_CP_LLM_ENV: required LLM proxy keys not set"),
         "{err}"
     );
     assert_eq!(journal(&stub, RouteId::TenantsConfig).await.len(), 2);

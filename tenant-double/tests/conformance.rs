@@ -111,7 +111,12 @@ async fn delete(base: &str, id: &str, query: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
 }
 
 /// The journaled calls naming workspace `id` in their path.
@@ -179,7 +184,10 @@ async fn the_tenants_calls_have_the_real_clients_shape() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(swept, "the health sweep never called status for both workspaces");
+    assert!(
+        swept,
+        "the health sweep never called status for both workspaces"
+    );
 
     // Stop (delete) and stop-and-prune (delete with erase).
     delete(&t, &minimal, "").await;
@@ -193,7 +201,10 @@ async fn the_tenants_calls_have_the_real_clients_shape() {
     let mut matched = std::collections::BTreeSet::new();
     for entry in &page.entries {
         let Some(route) = entry.route else {
-            differences.push(format!("{} {}: no contract route", entry.method, entry.path));
+            differences.push(format!(
+                "{} {}: no contract route",
+                entry.method, entry.path
+            ));
             continue;
         };
         let mine = from_journal(std::slice::from_ref(entry), &ids, "tenant-double")
@@ -210,7 +221,9 @@ async fn the_tenants_calls_have_the_real_clients_shape() {
             prune: route == RouteId::Stop && mine.query_keys.iter().any(|k| k == "prune"),
         };
         let Some(expected) = real.calls.iter().find(|c| variant_of(c) == want) else {
-            differences.push(format!("{route} {want:?}: the real client makes no such call"));
+            differences.push(format!(
+                "{route} {want:?}: the real client makes no such call"
+            ));
             continue;
         };
         matched.insert(want);
@@ -234,8 +247,16 @@ async fn the_tenants_calls_have_the_real_clients_shape() {
             .map(|e| e.query.clone().unwrap_or_default())
             .collect()
     };
-    assert!(stops(&every).iter().any(|q| q.contains("prune=true")), "{:?}", stops(&every));
-    assert!(stops(&minimal).iter().all(|q| !q.contains("prune")), "{:?}", stops(&minimal));
+    assert!(
+        stops(&every).iter().any(|q| q.contains("prune=true")),
+        "{:?}",
+        stops(&every)
+    );
+    assert!(
+        stops(&minimal).iter().all(|q| !q.contains("prune")),
+        "{:?}",
+        stops(&minimal)
+    );
     assert!(calls_for(&page.entries, RouteId::Stop, &no_instance).is_empty());
     stub.shutdown().await;
 }

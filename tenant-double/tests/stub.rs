@@ -214,7 +214,10 @@ async fn a_201_without_instance_id_is_a_success_with_an_empty_instance_id() {
     assert_eq!(ws["status"], "running", "{ws}");
     assert_eq!(ws["instance_id"], "", "{ws}");
     assert_eq!(ws["error"], Value::Null, "{ws}");
-    assert_eq!(journal(&stub, RouteId::Provision, None).await.entries.len(), 1);
+    assert_eq!(
+        journal(&stub, RouteId::Provision, None).await.entries.len(),
+        1
+    );
     tenant.shutdown().await;
     stub.shutdown().await;
 }

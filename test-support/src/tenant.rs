@@ -19,7 +19,10 @@ pub const LLM_ENV: [(&str, &str); 4] = [
     ("MOLECULE_LLM_USAGE_TOKEN", "harness-llm-usage-token"),
     ("MOLECULE_LLM_USAGE_URL", "http://llm.invalid/usage"),
     ("MOLECULE_LLM_BASE_URL", "http://llm.invalid/v1"),
-    ("MOLECULE_LLM_ANTHROPIC_BASE_URL", "http://llm.invalid/anthropic"),
+    (
+        "MOLECULE_LLM_ANTHROPIC_BASE_URL",
+        "http://llm.invalid/anthropic",
+    ),
 ];
 
 /// `config` with [`LLM_ENV`] set.

@@ -117,7 +117,10 @@ impl TenantOptions {
             ("MOLECULE_LLM_USAGE_TOKEN", "harness-llm-usage-token"),
             ("MOLECULE_LLM_USAGE_URL", "http://llm.invalid/usage"),
             ("MOLECULE_LLM_BASE_URL", "http://llm.invalid/v1"),
-            ("MOLECULE_LLM_ANTHROPIC_BASE_URL", "http://llm.invalid/anthropic"),
+            (
+                "MOLECULE_LLM_ANTHROPIC_BASE_URL",
+                "http://llm.invalid/anthropic",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -49,10 +49,7 @@ pub(crate) fn classify(status: u16, body: &[u8]) -> Answer {
         .clone()
         .unwrap_or_else(|| format!("<unstructured body, {} bytes>", body.len()));
     let message = format!("cp provisioner: provision failed ({status}): {detail}");
-    if RouteId::Provision
-        .route()
-        .retries(status, error.as_deref())
-    {
+    if RouteId::Provision.route().retries(status, error.as_deref()) {
         Answer::Retry(message)
     } else {
         Answer::Fail(message)
@@ -66,7 +63,10 @@ mod tests {
     #[test]
     fn only_201_succeeds_and_decodes_as_go() {
         assert_eq!(
-            classify(201, br#"{"instance_id":"mol-ws-1","state":"running","extra":1}"#),
+            classify(
+                201,
+                br#"{"instance_id":"mol-ws-1","state":"running","extra":1}"#
+            ),
             Answer::Provisioned {
                 instance_id: "mol-ws-1".into(),
                 state: "running".into()
@@ -103,7 +103,10 @@ mod tests {
             classify(409, br#"{"error":"provision_in_progress"}"#),
             Answer::Retry(_)
         ));
-        assert!(matches!(classify(409, br#"{"error":"other"}"#), Answer::Fail(_)));
+        assert!(matches!(
+            classify(409, br#"{"error":"other"}"#),
+            Answer::Fail(_)
+        ));
         assert!(matches!(classify(409, b""), Answer::Fail(_)));
         assert!(matches!(classify(400, b"secret-token"), Answer::Fail(m) if !m.contains("secret")));
         assert!(matches!(classify(408, b""), Answer::Retry(_)));

@@ -53,7 +53,10 @@ pub(crate) async fn ensure_image(shared: &Shared, ws_id: &str) -> EnsureImage {
                 "runtime": ws.runtime,
             });
             if let Some(map) = body.as_object_mut() {
-                for (key, value) in [("template", &ws.spec.template), ("provider", &ws.spec.provider)] {
+                for (key, value) in [
+                    ("template", &ws.spec.template),
+                    ("provider", &ws.spec.provider),
+                ] {
                     if let Some(v) = value {
                         map.insert(key.into(), Value::from(v.clone()));
                     }
@@ -91,7 +94,13 @@ pub(crate) async fn ensure_image(shared: &Shared, ws_id: &str) -> EnsureImage {
     outcome
 }
 
-async fn classify(shared: &Shared, ws_id: &str, base: &str, status: u16, body: &[u8]) -> EnsureImage {
+async fn classify(
+    shared: &Shared,
+    ws_id: &str,
+    base: &str,
+    status: u16,
+    body: &[u8],
+) -> EnsureImage {
     let route = RouteId::EnsureImage.route();
     if route.success.accepts(status) {
         // Any 2xx, once its body decodes as Go decodes `EnsureImageResult`.

@@ -156,8 +156,11 @@ mod tests {
 
     #[test]
     fn a_struct_decodes_as_go_does() {
-        let ok = decode_struct(br#"{"instance_id":"i","extra":[1],"STATE":"up","error":null}"#, SHAPE)
-            .unwrap();
+        let ok = decode_struct(
+            br#"{"instance_id":"i","extra":[1],"STATE":"up","error":null}"#,
+            SHAPE,
+        )
+        .unwrap();
         assert_eq!(ok["instance_id"], "i");
         assert_eq!(ok["state"], "up");
         assert_eq!(ok["error"], "");
@@ -178,7 +181,10 @@ mod tests {
             decode_struct(b"[1]", SHAPE).unwrap_err(),
             "json: cannot unmarshal array into Go value of type provisioner.cpProvisionResponse"
         );
-        assert_eq!(decode_struct(b"", SHAPE).unwrap_err(), "unexpected end of JSON input");
+        assert_eq!(
+            decode_struct(b"", SHAPE).unwrap_err(),
+            "unexpected end of JSON input"
+        );
         assert!(decode_struct(b"null", SHAPE).unwrap()["instance_id"].is_empty());
     }
 
@@ -189,7 +195,10 @@ mod tests {
             err.starts_with("json: cannot unmarshal array into Go value of type string"),
             "{err}"
         );
-        assert!(err.contains("/runtimes: expected string, found array"), "{err}");
+        assert!(
+            err.contains("/runtimes: expected string, found array"),
+            "{err}"
+        );
         assert!(err.contains("/f: expected string, found object"), "{err}");
         let err = decode_string_map(br#"{"f":{"x":1}}"#).unwrap_err();
         assert!(

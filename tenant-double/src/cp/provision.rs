@@ -27,7 +27,12 @@ pub(crate) fn idempotency_key() -> String {
 /// The real client's `cpProvisionRequest` for `ws`: `org_id`,
 /// `workspace_id`, `idempotency_key`, `runtime`, `tier`, `display` (always),
 /// `platform_url`, `env`, and the optional fields when set.
-fn provision_body(org_id: &str, ws: &Workspace, platform_url: &str, env: Map<String, Value>) -> Value {
+fn provision_body(
+    org_id: &str,
+    ws: &Workspace,
+    platform_url: &str,
+    env: Map<String, Value>,
+) -> Value {
     let spec = &ws.spec;
     let mut body = json!({
         "org_id": org_id,

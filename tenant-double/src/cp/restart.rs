@@ -15,7 +15,12 @@ use crate::state::Shared;
 
 /// Run restart `run` of workspace `ws_id`, whose status before the restart
 /// was `prior_status` (restored when the restart is declined).
-pub(crate) async fn restart_run(shared: Arc<Shared>, ws_id: String, run: u32, prior_status: String) {
+pub(crate) async fn restart_run(
+    shared: Arc<Shared>,
+    ws_id: String,
+    run: u32,
+    prior_status: String,
+) {
     let policy = shared.config.retry;
     let mut declined = None;
     for attempt in 1..=RetryPolicy::RESTART_ATTEMPTS {

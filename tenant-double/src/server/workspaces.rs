@@ -232,7 +232,12 @@ pub(crate) fn restart(shared: &Arc<Shared>, id: &str) -> Resp {
         run
     };
     if let Some(n) = run {
-        shared.spawn(cp::restart_run(Arc::clone(shared), id.to_string(), n, prior));
+        shared.spawn(cp::restart_run(
+            Arc::clone(shared),
+            id.to_string(),
+            n,
+            prior,
+        ));
     }
     json_response(
         StatusCode::ACCEPTED,
