@@ -1,6 +1,8 @@
 //! Creating the four workspaces through the tenant API and waiting until
 //! each is provisioned (has an `instance_id`), failing early with the
-//! tenant's own reason when it marks one `failed` (incident D2).
+//! tenant's own reason when it marks one `failed` (incident D2), or with
+//! the stub's answer when the tenant settled without an instance id (D3:
+//! the real client accepts a 201 without one).
 
 use serde_json::{json, Value};
 
@@ -8,6 +10,7 @@ use crate::config::Config;
 use crate::error::SeedError;
 use crate::http::{excerpt, Http, Tenant};
 use crate::progress::Reporter;
+use crate::stub_answer::check_provision_answer;
 
 /// Create `<label>-parent` (tier 0) and `<label>-child` (tier 1, under the
 /// parent) on each tenant, in order; the four wait for provisioning next.
@@ -123,12 +126,16 @@ impl<'a> Pending<'a> {
     }
 }
 
-/// Poll until every workspace has an instance id; fail on the first that failed.
+/// Poll until every workspace has an instance id; fail on the first that
+/// failed, or that settled without one (then the stub's journal since
+/// `since_seq` says what it answered, D3).
 pub(crate) async fn wait_provisioned(
     http: &Http,
     config: &Config,
     pending: &mut [Pending<'_>],
     reporter: &Reporter,
+    stub: &str,
+    since_seq: u64,
 ) -> Result<(), SeedError> {
     loop {
         for ws in pending.iter_mut().filter(|w| w.instance_id.is_none()) {
@@ -189,6 +196,30 @@ pub(crate) async fn wait_provisioned(
                     reason,
                     tenant_url: ws.tenant.base.clone(),
                 });
+            } else if ws.status != "provisioning" {
+                // Settled without an instance id: what did the stub answer?
+                let stub_served = check_provision_answer(
+                    http,
+                    stub,
+                    since_seq,
+                    ws.tenant.label,
+                    &ws.name,
+                    &ws.id,
+                )
+                .await?;
+                if stub_served {
+                    return Err(SeedError::ProvisionFailed {
+                        tenant: ws.tenant.label.into(),
+                        name: ws.name.clone(),
+                        id: ws.id.clone(),
+                        reason: format!(
+                            "the tenant reports status {} without an instance_id, although the stub answered its provision with one",
+                            ws.status
+                        ),
+                        fix: "the tenant lost the CP's answer; see its logs".into(),
+                        tenant_url: ws.tenant.base.clone(),
+                    });
+                }
             }
         }
         if pending.iter().all(|w| w.instance_id.is_some()) {
@@ -202,6 +233,9 @@ pub(crate) async fn wait_provisioned(
     let Some(ws) = pending.iter().find(|w| w.instance_id.is_none()) else {
         return Ok(());
     };
+    // A real tenant stays `provisioning` after an accepted 201: the stub's
+    // answer may still be the cause.
+    check_provision_answer(http, stub, since_seq, ws.tenant.label, &ws.name, &ws.id).await?;
     Err(SeedError::ProvisionTimeout {
         tenant: ws.tenant.label.into(),
         name: ws.name.clone(),

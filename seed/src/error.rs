@@ -103,6 +103,26 @@ pub enum SeedError {
         /// What to do about it, read from the reason.
         fix: String,
     },
+    /// The stub answered the workspace's provision 201 without a usable
+    /// instance id: the real client takes that as a success with an empty
+    /// one (incident D3).
+    #[error("workspace {name} ({id}) on tenant {tenant} has no instance: the stub answered its provision call {status} with {answer}, which lacks a usable instance_id ({problems}); the real client takes that as a success with an empty instance id, so nothing runs (incident D3); check the stub's programmed faults (GET {stub}/__/stub/faults), its version (GET {stub}/__/stub/version) and the contract's provision_response schema, then re-run seed")]
+    ProvisionAnswer {
+        /// `alpha` or `beta`.
+        tenant: String,
+        /// Workspace name.
+        name: String,
+        /// Workspace id.
+        id: String,
+        /// The stub's status (201).
+        status: u16,
+        /// The stub's answer, as journaled (an excerpt).
+        answer: String,
+        /// What is wrong with it.
+        problems: String,
+        /// The stub's base URL.
+        stub: String,
+    },
     /// The workspace never got an instance id.
     #[error("workspace {name} ({id}) on tenant {tenant} has no instance_id after {waited_s} s (status {status}{reason}); the tenant may still be retrying a failing CP: see GET {tenant_url}/__/tenant/cp, or raise --timeout")]
     ProvisionTimeout {

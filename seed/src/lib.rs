@@ -49,6 +49,8 @@
 //! - `http.rs` — the HTTP client under the run's deadline, tenant requests,
 //!   body excerpts for messages;
 //! - `wait.rs` — waiting for the tenants and the stub to be healthy;
+//! - `stub_answer.rs` — the stub's journaled answer to a provision (D3: a
+//!   201 without a `mol-ws-` instance id);
 //! - `create.rs` — creating the four workspaces, waiting until provisioned;
 //! - `attribution.rs` — checking at the stub that each tenant's provision
 //!   calls arrived under its org, [`Attribution`];
@@ -75,6 +77,7 @@ mod http;
 mod keys;
 mod progress;
 mod run;
+mod stub_answer;
 mod wait;
 
 pub use attribution::Attribution;

@@ -33,7 +33,15 @@ pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
     wait_ready(&http, config, &tenants, &reporter).await?;
     let before = stub_state(&http, &stub).await?;
     let mut pending = create_all(&http, &tenants, &reporter).await?;
-    wait_provisioned(&http, config, &mut pending, &reporter).await?;
+    wait_provisioned(
+        &http,
+        config,
+        &mut pending,
+        &reporter,
+        &stub,
+        before.journal_seq,
+    )
+    .await?;
     reporter.step("checking attribution at the stub");
     let attribution = verify_attribution(&http, &stub, &before, &pending).await?;
     reporter.done("each tenant's provision calls reached the stub under its own org");

@@ -310,6 +310,7 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
             attempts: 6,
             initial: Duration::from_secs(2),
             cap: Duration::from_secs(10),
+            restart_initial: Duration::from_secs(1),
         },
         ..tenant_config("org-alpha", "alpha-admin-token", Some(&base))
     })
@@ -397,4 +398,45 @@ async fn configuration_errors_are_named_before_any_request() {
             .contains("ALPHA_ORG_ID and BETA_ORG_ID are both"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_201_without_instance_id_names_d3_and_the_stubs_answer() {
+    // The real client (and tenant-double) take this as a success with an
+    // empty instance id: only the stub's journal shows what went wrong.
+    let stack = Stack::start().await;
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/__/stub/faults", stack.stub.base_url()))
+        .json(&FaultSpec {
+            route: contract::RouteId::Provision.into(),
+            org: Some("org-alpha".into()),
+            status: Some(201),
+            body: Some(serde_json::json!({"state": "running"})),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(".seed.env");
+    let message = seed::run(&stack.config(&out))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("on tenant alpha has no instance"),
+        "{message}"
+    );
+    assert!(message.contains("incident D3"), "{message}");
+    assert!(
+        message.contains(r#"answered its provision call 201 with {"state":"running"}"#),
+        "{message}"
+    );
+    assert!(message.contains("mol-ws-"), "{message}");
+    assert!(!out.exists(), "no env file on failure");
+    stack.shutdown().await;
 }

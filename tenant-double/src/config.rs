@@ -66,9 +66,38 @@ pub struct Config {
     /// The provision bearer when `MOLECULE_CP_SHARED_SECRET` is unset.
     #[arg(long, env = "PROVISION_SHARED_SECRET", hide_env_values = true)]
     pub provision_shared_secret: Option<String>,
-    /// Read for completeness; the double calls no CP admin route.
+    /// The bearer of the CP admin routes (`/cp/admin/*`: console); the
+    /// shared secret when unset, as in the real client.
     #[arg(long, env = "CP_ADMIN_API_TOKEN", hide_env_values = true)]
     pub cp_admin_api_token: Option<String>,
+    /// LLM proxy usage token: one of the four keys a managed tenant must
+    /// have after the boot config refresh (from env or the config).
+    #[arg(long, env = "MOLECULE_LLM_USAGE_TOKEN", hide_env_values = true)]
+    pub llm_usage_token: Option<String>,
+    /// LLM proxy usage URL (one of the four required keys).
+    #[arg(long, env = "MOLECULE_LLM_USAGE_URL")]
+    pub llm_usage_url: Option<String>,
+    /// LLM proxy base URL (one of the four required keys).
+    #[arg(long, env = "MOLECULE_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// LLM proxy Anthropic base URL (one of the four required keys).
+    #[arg(long, env = "MOLECULE_LLM_ANTHROPIC_BASE_URL")]
+    pub llm_anthropic_base_url: Option<String>,
+    /// How long boot retries a failing config fetch while the LLM keys are
+    /// missing, in Go duration syntax (`90s`, `1m30s`, `250ms`); an invalid
+    /// or non-positive value is logged and the real default, 90s, used.
+    #[arg(long, env = "MOLECULE_CP_CONFIG_RETRY_WINDOW")]
+    pub cp_config_retry_window: Option<String>,
+    /// Interval of the health sweep that calls the CP status route for every
+    /// live workspace, Go duration syntax (real: 15s); 0 turns it off.
+    #[arg(
+        long = "health-sweep-interval",
+        env = "TENANT_DOUBLE_HEALTH_SWEEP_INTERVAL",
+        default_value = "15s",
+        value_name = "DURATION",
+        value_parser = vars::go_duration
+    )]
+    pub health_sweep_interval: Duration,
     /// Provision retry policy.
     #[command(flatten)]
     pub retry: RetryPolicy,
@@ -81,8 +110,8 @@ pub struct Config {
         value_parser = vars::millis
     )]
     pub cp_timeout: Duration,
-    /// Whether boot fetches /cp/tenants/config, as the real tenant always
-    /// does; `--no-config-refresh` skips it.
+    /// Whether boot fetches /cp/tenants/config and checks the LLM keys, as
+    /// the real tenant always does; `--no-config-refresh` skips both.
     #[arg(
         long = "no-config-refresh",
         env = "TENANT_DOUBLE_NO_CONFIG_REFRESH",
@@ -194,6 +223,8 @@ mod tests {
         assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 8080));
         assert_eq!(c.retry, RetryPolicy::default());
         assert_eq!(c.cp_timeout, Duration::from_secs(30));
+        assert_eq!(c.health_sweep_interval, Duration::from_secs(15));
+        assert_eq!(c.cp_config_retry_window, None);
         assert!(c.config_refresh_on_boot && !c.log);
         assert!(!c.env().contains_key("CP_PROVISION_URL"));
         let c = Config::from_vars([("CP_PROVISION_URL", "http://s")]).unwrap();

@@ -12,20 +12,36 @@
 //!   with a reason naming the missing variables — and `CP_UPSTREAM_URL` when
 //!   that is the only one set (incident D2).
 //! - **Config refresh on boot** — `GET /cp/tenants/config` with
-//!   `Authorization: Bearer <ADMIN_TOKEN>` and `X-Molecule-Org-Id`, decoded as
-//!   a flat string map (validated with `contract::validate(contract::SchemaId::TenantConfig)`,
-//!   so a nested body fails with its JSON path, incident D1) and applied over
-//!   the tenant's env: later CP calls see e.g. `MOLECULE_CP_SHARED_SECRET`.
-//!   Best effort, like the real tenant: a failure is logged and recorded,
-//!   never fatal.
+//!   `Authorization: Bearer <ADMIN_TOKEN>` and `X-Molecule-Org-Id`; success
+//!   is exactly 200, decoded as Go decodes a `map[string]string` (one
+//!   non-string value fails it with Go's message plus the offending paths,
+//!   incident D1) and applied over the tenant's env: later CP calls see e.g.
+//!   `MOLECULE_CP_SHARED_SECRET`. Then a managed tenant needs the four
+//!   `MOLECULE_LLM_*` keys (env or config): without them boot is refused
+//!   ([`TenantError::Boot`], `MISSING_CP_LLM_ENV`) at once when the fetch
+//!   succeeded, or after retrying a failing fetch every second for
+//!   `MOLECULE_CP_CONFIG_RETRY_WINDOW` (Go duration, 90s).
 //! - **Provision** — `POST /cp/workspaces/provision` with the shared secret
 //!   as bearer and `X-Molecule-Admin-Token`, each only when non-empty; body
-//!   `org_id`, `workspace_id`, `runtime`, `tier`, `platform_url`, `env`.
-//!   Success is exactly 201 with a non-empty `instance_id`; a 200 fails with
-//!   `cp provisioner: provision failed (200): …` (incident D3) and the body is
-//!   never echoed. 408, 429, 500–527 and transport errors are retried
-//!   ([`RetryPolicy`]: 6 attempts, 2 s doubling, cap 10 s; shorten it in tests).
-//!   Instance ids come from the CP (`mol-ws-…` from the stub, incident D10).
+//!   `org_id`, `workspace_id`, `idempotency_key` (`cpprov-` + 32 hex, one per
+//!   Start, reused on its retries), `runtime`, `tier`, `display` (always),
+//!   `platform_url`, `env`, and the create's optional fields when set.
+//!   Success is exactly 201, decoded as Go's `encoding/json` decodes
+//!   `cpProvisionResponse`: a known field of another type fails the call
+//!   (`cp provisioner: decode 201 response: json: cannot unmarshal number
+//!   into Go struct field cpProvisionResponse.state of type string`), a
+//!   missing `instance_id` is an empty one. A 200 fails with `cp
+//!   provisioner: provision failed (200): …` (incident D3) and the body is
+//!   never echoed. What `contract::Route::retries` names (408, 429, 500–527,
+//!   409 `provision_in_progress`) and transport errors are retried
+//!   ([`RetryPolicy`]: 6 attempts, 2 s doubling, cap 10 s; shorten it in
+//!   tests). Instance ids come from the CP (`mol-ws-…` from the stub, D10).
+//! - **Restart, stop, status, console** — a restart runs ensure-image (any
+//!   2xx ready; 404 with a live route family and 501 "unsupported, proceed";
+//!   refusals decline it), stop, then provision; delete stops (`?erase=true`:
+//!   with `prune=true`); a health sweep calls status for every running
+//!   workspace with an instance id (`--health-sweep-interval`, 15 s); console
+//!   proxies the CP's admin console route.
 //! - **Evidence** — `GET /__/tenant/cp` ([`CpReport`]) shows the resolved
 //!   bases and the variable each came from, the last config refresh and every
 //!   provision attempt, so replays can prove the tenant's *own* calls reached
@@ -63,15 +79,16 @@
 //! |---|---|---|
 //! | GET | `/health` | 200 `{"status":"ok"}` |
 //! | GET | `/buildinfo` | 200 name, version, git sha, contract fingerprint |
-//! | POST | `/workspaces` | 201 the workspace (`id` server-generated, `status: provisioning`); provisions in the background |
+//! | POST | `/workspaces` | 201 the workspace (`id` server-generated, `status: provisioning`); provisions in the background (optional `template`, `instance_type`, `disk_gb`, `provider`, `data_persistence`, `kind`, `display`, `config_files`, `template_assets` forwarded) |
 //! | GET | `/workspaces` | 200 array of workspaces |
 //! | GET | `/workspaces/{id}` | 200 workspace (`status`, `instance_id`, `error`) / 404 |
-//! | DELETE | `/workspaces/{id}` | 200 after a CP stop (502 when the stop fails) / 404 |
-//! | POST | `/admin/workspaces/{id}/restart` | 202 `{"status":"restart_dispatched","workspace_id":..}` / 404 / 401 |
+//! | DELETE | `/workspaces/{id}[?erase=true]` | 200 after a CP stop (`prune=true` with erase; 502 when the stop fails) / 404 |
+//! | GET | `/workspaces/{id}/console` | 200 `{"output":..}` / 502 `{"error":"control plane returned an error fetching console output"}` / 404 / 401 |
+//! | POST | `/admin/workspaces/{id}/restart` | 202 `{"status":"restart_dispatched","workspace_id":..}` (ensure-image → stop → provision in the background) / 404 / 401 |
 //! | GET | `/__/tenant/cp` | [`CpReport`] |
 //! | POST | `/__/tenant/config/refresh` | runs the config refresh again; [`ConfigRefresh`] |
 //!
-//! Every `/workspaces` and `/admin` route passes the tenant guard: no
+//! Every `/workspaces` and `/admin` route (console is gated like `/admin`) passes the tenant guard: no
 //! `X-Molecule-Org-Id` → 400 `{"code":"TENANT_ORG_HEADER_REQUIRED",...}`;
 //! another org → 404 `{"error":"not found"}`; no bearer → 401; a bearer that
 //! is not this tenant's `ADMIN_TOKEN` → the same 404 on `/workspaces` (it may
@@ -83,13 +100,15 @@
 //!
 //! - `report.rs` — the wire types of `/__/tenant/cp` ([`CpReport`] and its parts) and their clock;
 //! - `vars.rs` — one clap definition per setting, read from a variable list too; [`ConfigError`];
-//! - `retry.rs` — [`RetryPolicy`]: the provision retry settings and backoff;
+//! - `retry.rs` — [`RetryPolicy`]: the provision and restart retry settings and backoff;
 //! - `config.rs` — [`Config`]: every setting (flag, variable, default, help);
 //! - `env.rs` — the effective env: start variables overlaid by config refreshes;
 //! - `workspace.rs` — a workspace, its statuses, its API view, ids;
 //! - `state.rs` — what the server and background tasks share, behind one lock;
 //! - `cp/` — the CP client (`cp/mod.rs` lists its files): bases by env order
-//!   ([`PRODUCTION_CP_URL`]), provision with retries, stop, config refresh;
+//!   ([`PRODUCTION_CP_URL`]), Go decoding, provision with retries, stop,
+//!   status and the health sweep, ensure-image, restart, console, config
+//!   refresh and the boot LLM-key check;
 //! - `evidence.rs` — builds the [`CpReport`] from the state;
 //! - `server.rs` — the accept loop; `server/routes.rs` routing,
 //!   `server/guard.rs` the tenant guard, `server/workspaces.rs` the workspace

@@ -111,12 +111,17 @@ pub struct ProvisionRun {
     pub base: Option<String>,
     /// Variable the base came from.
     pub source: Option<String>,
-    /// `in_progress`, `ok` or `failed`.
+    /// `in_progress`, `ok`, `failed`, or `declined` (a restart whose
+    /// ensure-image refused: nothing was stopped or provisioned).
     pub outcome: String,
-    /// Instance id returned by the CP on success.
+    /// Instance id returned by the CP on success (empty when its 201 had none).
     pub instance_id: Option<String>,
     /// Failure reason (the real client's message).
     pub error: Option<String>,
+    /// The run's provision `idempotency_key` (`cpprov-` + 32 hex), the same
+    /// on every attempt; not a secret.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
     /// Restart requests coalesced into this run.
     pub coalesced_restarts: u32,
     /// Unix time in ms.
@@ -127,7 +132,8 @@ pub struct ProvisionRun {
     pub attempts: Vec<ProvisionAttempt>,
 }
 
-/// One stop call (`DELETE /cp/workspaces/{id}`).
+/// One stop call (`DELETE /cp/workspaces/{id}`; its `url` shows `prune=true`
+/// for a delete with erase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopCall {
     /// Unix time in ms.
@@ -174,6 +180,15 @@ pub struct Totals {
     pub restarts_coalesced: u64,
     /// Config refreshes attempted.
     pub config_refreshes: u64,
+    /// Status calls made by the health sweep.
+    #[serde(default)]
+    pub status_checks: u64,
+    /// Ensure-image calls made by restarts.
+    #[serde(default)]
+    pub ensure_image_calls: u64,
+    /// Console calls (`GET /workspaces/{id}/console`).
+    #[serde(default)]
+    pub console_calls: u64,
 }
 
 /// The whole of `GET /__/tenant/cp`.

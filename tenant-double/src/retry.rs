@@ -1,4 +1,5 @@
-//! How the provision call is retried: the real client's policy and its backoff.
+//! How the CP calls are retried: the real client's provision policy and the
+//! real restart's ensure-image and stop legs, with their backoffs.
 
 use std::time::Duration;
 
@@ -6,8 +7,10 @@ use serde::Serialize;
 
 use crate::vars;
 
-/// How the provision call is retried (the real client: 6 attempts, 2 s
-/// doubling, cap 10 s, on 408, 429 and 500–527).
+/// How the CP calls are retried: provision as the real client (6 attempts,
+/// 2 s doubling, cap 10 s, on what `contract::Route::retries` names), a
+/// restart's ensure-image and stop as the real restart (3 attempts each,
+/// 1 s doubling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args, Serialize)]
 pub struct RetryPolicy {
     /// Provision attempts in all, the first included (the real client: 6; 0 counts as 1).
@@ -36,6 +39,16 @@ pub struct RetryPolicy {
         value_parser = vars::millis
     )]
     pub cap: Duration,
+    /// First wait between a restart's ensure-image attempts and between its
+    /// stop attempts, in ms, doubled each retry; 3 attempts each (real: 1000).
+    #[arg(
+        long = "restart-retry-initial-ms",
+        env = "TENANT_DOUBLE_RESTART_RETRY_INITIAL_MS",
+        default_value = "1000",
+        value_name = "MS",
+        value_parser = vars::millis
+    )]
+    pub restart_initial: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -51,12 +64,23 @@ impl RetryPolicy {
             attempts: 6,
             initial: Duration::from_millis(5),
             cap: Duration::from_millis(20),
+            restart_initial: Duration::from_millis(5),
         }
     }
 
     /// Attempts in all (at least 1).
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts.max(1)
+    }
+
+    /// Attempts of a restart's ensure-image and of its stop (the real
+    /// `cpStopRetryAttempts`).
+    pub(crate) const RESTART_ATTEMPTS: u32 = 3;
+
+    /// The wait after failed restart-leg attempt `attempt` (1-based).
+    pub(crate) fn restart_delay_after(&self, attempt: u32) -> Duration {
+        self.restart_initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
     }
 
     /// The wait after failed attempt `attempt` (1-based).

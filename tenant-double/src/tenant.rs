@@ -30,6 +30,11 @@ pub enum TenantError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Boot refused, as the real tenant's `log.Fatalf` (exit 1): the LLM
+    /// keys missing after the config refresh (`MISSING_CP_LLM_ENV`), or a
+    /// config fetch that kept failing through the retry window.
+    #[error("Managed tenant boot assertion: {0}")]
+    Boot(String),
     /// The HTTP client could not be built.
     #[error("tenant-double HTTP client: {0}")]
     Client(String),
@@ -52,8 +57,9 @@ pub struct Tenant {
     server: Option<JoinHandle<()>>,
 }
 
-/// Start a tenant: bind, run the boot config refresh (when
-/// [`Config::config_refresh_on_boot`]), then serve.
+/// Start a tenant: bind, run the boot config refresh and the LLM-key check
+/// (when [`Config::config_refresh_on_boot`]; [`TenantError::Boot`] when it
+/// fails, before anything is served), then serve and start the health sweep.
 pub async fn start(config: Config) -> Result<Tenant, TenantError> {
     if config.org_id.trim().is_empty() {
         return Err(TenantError::Config(
@@ -100,10 +106,11 @@ pub async fn start(config: Config) -> Result<Tenant, TenantError> {
         shared.log(&mut inner, line);
     }
     if refresh {
-        cp::refresh_config(&shared, "boot").await;
+        cp::boot_env(&shared).await.map_err(TenantError::Boot)?;
     }
     let (stop, rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, Arc::clone(&shared), rx));
+    shared.spawn(cp::health_sweep(Arc::clone(&shared)));
     Ok(Tenant {
         addr: local,
         base_url,

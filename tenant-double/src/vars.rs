@@ -161,6 +161,48 @@ pub(crate) fn millis(value: &str) -> Result<Duration, std::num::ParseIntError> {
     value.trim().parse().map(Duration::from_millis)
 }
 
+/// A duration in Go's `time.ParseDuration` syntax (`90s`, `1m30s`, `250ms`,
+/// `1.5h`, `0`), as the real tenant reads `MOLECULE_CP_CONFIG_RETRY_WINDOW`.
+/// Negative durations are refused.
+pub(crate) fn go_duration(value: &str) -> Result<Duration, String> {
+    let bad = || format!("time: invalid duration {value:?} (Go syntax, e.g. 90s, 1m30s, 250ms)");
+    let text = value.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() || text.starts_with('-') {
+        return Err(bad());
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos_per = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total += number * nanos_per;
+    }
+    if !total.is_finite() || total > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(Duration::from_nanos(total as u64))
+}
+
 /// A `--no-…` flag for a setting that is on by default: the flag (or its
 /// variable set to `true`) turns the setting off.
 pub(crate) fn negated_flag() -> impl TypedValueParser<Value = bool> {
@@ -207,6 +249,23 @@ mod tests {
             err.to_string().contains("expected one of true, false"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn go_durations_parse_as_go_does() {
+        for (text, ms) in [
+            ("90s", 90_000),
+            ("1m30s", 90_000),
+            ("250ms", 250),
+            ("1.5s", 1_500),
+            ("0", 0),
+            ("1h", 3_600_000),
+        ] {
+            assert_eq!(go_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+        }
+        for text in ["", "90", "-1s", "1x", "s"] {
+            assert!(go_duration(text).is_err(), "{text}");
+        }
     }
 
     #[test]

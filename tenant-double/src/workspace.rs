@@ -1,6 +1,6 @@
 //! A workspace as the tenant keeps it, its statuses and its tenant API view.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::report::{now_ms, ProvisionRun, WorkspaceReport};
 
@@ -9,6 +9,99 @@ pub(crate) const PROVISIONING: &str = "provisioning";
 pub(crate) const RUNNING: &str = "running";
 pub(crate) const FAILED: &str = "failed";
 pub(crate) const DELETED: &str = "deleted";
+
+/// The optional fields of the real client's `WorkspaceConfig` that
+/// `POST /workspaces` takes and the provision body carries when set (the
+/// real request struct's `omitempty` ones). `display` is always sent (`{}`
+/// when empty: Go's `omitempty` does not omit a struct).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Spec {
+    pub(crate) template: Option<String>,
+    pub(crate) instance_type: Option<String>,
+    pub(crate) disk_gb: Option<i64>,
+    pub(crate) provider: Option<String>,
+    pub(crate) data_persistence: Option<String>,
+    /// Forwarded only when `platform`, as the real client does.
+    pub(crate) kind: Option<String>,
+    /// `mode`, `width`, `height`, `protocol` (empty ones left out).
+    pub(crate) display: Map<String, Value>,
+    /// File name → base64 content, as given.
+    pub(crate) config_files: Map<String, Value>,
+    /// File name → base64 content, as given.
+    pub(crate) template_assets: Map<String, Value>,
+}
+
+impl Spec {
+    /// Read the optional fields of a `POST /workspaces` body; the error
+    /// names the field of a wrong type.
+    pub(crate) fn from_body(body: &Value) -> Result<Spec, String> {
+        let string = |key: &str| -> Result<Option<String>, String> {
+            match body.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(format!("{key} must be a string")),
+            }
+        };
+        let string_map = |key: &str| -> Result<Map<String, Value>, String> {
+            match body.get(key) {
+                None | Some(Value::Null) => Ok(Map::new()),
+                Some(Value::Object(m)) if m.values().all(Value::is_string) => Ok(m.clone()),
+                Some(_) => Err(format!(
+                    "{key} must be an object of strings (file name to base64 content)"
+                )),
+            }
+        };
+        let disk_gb = match body.get("disk_gb") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64() {
+                Some(0) => None,
+                Some(n) if (0..=i64::from(i32::MAX)).contains(&n) => Some(n),
+                _ => return Err("disk_gb must be a non-negative integer".into()),
+            },
+        };
+        let mut display = Map::new();
+        match body.get("display") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(d)) => {
+                for key in ["mode", "protocol"] {
+                    match d.get(key) {
+                        None | Some(Value::Null) => {}
+                        Some(Value::String(s)) if s.is_empty() => {}
+                        Some(Value::String(s)) => {
+                            display.insert(key.into(), Value::from(s.clone()));
+                        }
+                        Some(_) => return Err(format!("display.{key} must be a string")),
+                    }
+                }
+                for key in ["width", "height"] {
+                    match d.get(key) {
+                        None | Some(Value::Null) => {}
+                        Some(v) => match v.as_i64() {
+                            Some(0) => {}
+                            Some(n) => {
+                                display.insert(key.into(), Value::from(n));
+                            }
+                            None => return Err(format!("display.{key} must be an integer")),
+                        },
+                    }
+                }
+            }
+            Some(_) => return Err("display must be an object".into()),
+        }
+        Ok(Spec {
+            template: string("template")?,
+            instance_type: string("instance_type")?,
+            disk_gb,
+            provider: string("provider")?,
+            data_persistence: string("data_persistence")?,
+            kind: string("kind")?,
+            display,
+            config_files: string_map("config_files")?,
+            template_assets: string_map("template_assets")?,
+        })
+    }
+}
 
 /// A workspace as the tenant keeps it.
 #[derive(Debug, Clone)]
@@ -19,6 +112,8 @@ pub(crate) struct Workspace {
     pub(crate) parent_id: Option<String>,
     pub(crate) runtime: String,
     pub(crate) model: Option<String>,
+    /// The optional WorkspaceConfig fields forwarded to the CP.
+    pub(crate) spec: Spec,
     pub(crate) created_ms: u64,
     pub(crate) updated_ms: u64,
     /// A provision run is in flight (restarts coalesce into it).
@@ -42,6 +137,8 @@ impl Workspace {
             "parent_id": self.parent_id,
             "runtime": self.runtime,
             "model": self.model,
+            "template": self.spec.template,
+            "provider": self.spec.provider,
             "status": self.report.status,
             "instance_id": self.report.instance_id,
             "error": self.report.error,
@@ -67,6 +164,7 @@ pub(crate) fn new_run(run: u32, trigger: &str) -> ProvisionRun {
         outcome: "in_progress".into(),
         instance_id: None,
         error: None,
+        idempotency_key: None,
         coalesced_restarts: 0,
         started_ms: now_ms(),
         finished_ms: None,

@@ -23,6 +23,7 @@ fn serves_from_env_answers_healthcheck_and_stops_on_sigterm() {
         .env("MOLECULE_ORG_ID", "org-alpha")
         .env("ADMIN_TOKEN", "alpha-admin-token")
         .env("CP_UPSTREAM_URL", "http://127.0.0.1:9")
+        .envs(test_support::tenant::LLM_ENV)
         .arg("--quiet")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -106,4 +107,29 @@ fn an_empty_org_is_a_configuration_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MOLECULE_ORG_ID is empty"));
+}
+
+#[test]
+fn a_managed_tenant_without_llm_keys_exits_1_after_the_retry_window() {
+    // No CP base: the fetch keeps failing through the (short) window, as the
+    // real boot's `log.Fatalf` (exit 1), before anything listens.
+    let out = Command::cargo_bin("tenant-double")
+        .unwrap()
+        .env_clear()
+        .env("PORT", "0")
+        .env("MOLECULE_ORG_ID", "org-alpha")
+        .env("ADMIN_TOKEN", "alpha-admin-token")
+        .env("MOLECULE_CP_CONFIG_RETRY_WINDOW", "100ms")
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "Managed tenant boot assertion: CP config fetch did not succeed within 100ms"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("alpha-admin-token"), "{stderr}");
 }

@@ -194,7 +194,7 @@ async fn a_200_from_the_stub_fails_with_the_real_message() {
 }
 
 #[tokio::test]
-async fn a_201_without_instance_id_fails() {
+async fn a_201_without_instance_id_is_a_success_with_an_empty_instance_id() {
     let stub = stub().await;
     fault(
         &stub,
@@ -210,13 +210,13 @@ async fn a_201_without_instance_id_fails() {
     let tenant = on_stub(&stub).await;
     let id = create(tenant.base_url(), "alpha-parent", 0).await;
     let ws = settled(tenant.base_url(), &id).await;
-    assert_eq!(ws["status"], "failed");
-    assert!(
-        ws["error"]
-            .as_str()
-            .unwrap()
-            .contains("has no instance_id (/instance_id:"),
-        "{ws}"
+    // The real client: no error, an empty instance id (behaviors.md).
+    assert_eq!(ws["status"], "running", "{ws}");
+    assert_eq!(ws["instance_id"], "", "{ws}");
+    assert_eq!(ws["error"], Value::Null, "{ws}");
+    assert_eq!(
+        journal(&stub, RouteId::Provision, None).await.entries.len(),
+        1
     );
     tenant.shutdown().await;
     stub.shutdown().await;

@@ -40,7 +40,7 @@ pub struct TenantOptions {
     /// The real tenant's variables, laid over the compose-equivalent
     /// defaults (`CP_PROVISION_URL` and `MOLECULE_CP_URL` = the stub,
     /// `MOLECULE_CP_SHARED_SECRET` = [`SHARED_SECRET`], `MOLECULE_ORG_ID`,
-    /// `ADMIN_TOKEN`). An empty value unsets a variable; `{stub}` in a value
+    /// `ADMIN_TOKEN`, placeholders for the four `MOLECULE_LLM_*` keys). An empty value unsets a variable; `{stub}` in a value
     /// is the stub's base URL. `PORT` and `TENANT_BIND` are ignored (the
     /// tenant always listens on 127.0.0.1, an ephemeral port).
     #[educe(Debug(method(contract::redact::debug_env)))]
@@ -90,6 +90,16 @@ impl TenantOptions {
             ("MOLECULE_CP_SHARED_SECRET", SHARED_SECRET),
             ("MOLECULE_ORG_ID", self.org_id.as_str()),
             ("ADMIN_TOKEN", self.admin_token.as_str()),
+            // The real tenant refuses to boot without the LLM proxy keys;
+            // set here (as in compose) so a broken tenant config (D1) is
+            // seen by the replays, not fatal to the tenant.
+            ("MOLECULE_LLM_USAGE_TOKEN", "harness-llm-usage-token"),
+            ("MOLECULE_LLM_USAGE_URL", "http://llm.invalid/usage"),
+            ("MOLECULE_LLM_BASE_URL", "http://llm.invalid/v1"),
+            (
+                "MOLECULE_LLM_ANTHROPIC_BASE_URL",
+                "http://llm.invalid/anthropic",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

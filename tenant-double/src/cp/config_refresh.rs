@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use contract::RouteId;
-use serde_json::Value;
 
 use super::bases::{resolve, CpClientKind};
+use super::go_json::decode_string_map;
 use super::http::{body_detail, error_chain};
 use crate::report::{now_ms, ConfigRefresh};
 use crate::state::Shared;
@@ -89,43 +89,21 @@ async fn fetch_config(
         .map_err(|e| format!("GET {url}: reading the body: {}", error_chain(&e)))?;
     if !RouteId::TenantsConfig.route().success.accepts(status) {
         return Err(format!(
-            "GET {url} answered {status}: {}",
+            "cp returned {status}: GET {url} answered {status}: {}",
             body_detail(&body)
         ));
     }
     decode_config(&body)
 }
 
-/// Decode a config body as a flat `map[string]string`, naming every path
-/// that breaks the decode.
+/// Decode a config body as Go decodes it into `map[string]string` (incident
+/// D1), keeping what the real client applies: non-empty keys, values up to
+/// 4 KiB.
 fn decode_config(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "decoding /cp/tenants/config: not JSON ({e}; <unstructured body, {} bytes>)",
-            body.len()
-        )
-    })?;
-    let violations =
-        contract::validate(contract::SchemaId::TenantConfig, &value).map_err(|e| e.to_string())?;
-    if !violations.is_empty() {
-        let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
-        return Err(format!(
-            "decoding /cp/tenants/config as a flat string map (incident D1): {}",
-            list.join("; ")
-        ));
-    }
-    let Value::Object(map) = value else {
-        return Err("decoding /cp/tenants/config: expected a JSON object".into());
-    };
-    map.into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => Ok((k, s)),
-            other => Err(format!(
-                "decoding /cp/tenants/config: /{k}: expected string, found {}",
-                contract::json_type(&other)
-            )),
-        })
-        .collect()
+    const MAX_VALUE_BYTES: usize = 4 << 10;
+    let mut map = decode_string_map(body).map_err(|e| format!("decode: {e}"))?;
+    map.retain(|k, v| !k.is_empty() && v.len() <= MAX_VALUE_BYTES);
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -135,6 +113,10 @@ mod tests {
     #[test]
     fn nested_config_names_the_path() {
         let err = decode_config(br#"{"A":"1","runtimes":["hermes"]}"#).unwrap_err();
+        assert!(
+            err.starts_with("decode: json: cannot unmarshal array into Go value of type string"),
+            "{err}"
+        );
         assert!(
             err.contains("/runtimes: expected string, found array"),
             "{err}"

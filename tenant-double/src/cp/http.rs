@@ -19,6 +19,18 @@ pub(crate) fn provisioner_headers(
     req
 }
 
+/// Add the CP admin routes' headers (`/cp/admin/*`): `CP_ADMIN_API_TOKEN`
+/// (else the shared secret) as bearer, and the admin token.
+pub(crate) fn admin_headers(
+    req: reqwest::RequestBuilder,
+    admin_api_token: Option<&str>,
+    secret: Option<&str>,
+    admin_token: &str,
+) -> reqwest::RequestBuilder {
+    let bearer = admin_api_token.filter(|s| !s.is_empty()).or(secret);
+    provisioner_headers(req, bearer, admin_token)
+}
+
 /// The real client's description of a body it does not echo (it may carry
 /// secrets): its `error` field, else its size.
 pub(crate) fn body_detail(body: &[u8]) -> String {

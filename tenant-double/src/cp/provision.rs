@@ -13,10 +13,72 @@ use super::http::{error_chain, provisioner_headers};
 use super::stop::stop;
 use crate::report::{now_ms, ProvisionAttempt};
 use crate::state::Shared;
-use crate::workspace::{FAILED, RUNNING};
+use crate::workspace::{Workspace, FAILED, RUNNING};
+
+/// A provision idempotency key as the real client mints one per Start:
+/// `cpprov-` + 32 lowercase hex (128 random bits), reused on that Start's
+/// retries and never across Starts.
+pub(crate) fn idempotency_key() -> String {
+    let mut b = [0u8; 16];
+    fastrand::fill(&mut b);
+    format!("cpprov-{:032x}", u128::from_be_bytes(b))
+}
+
+/// The real client's `cpProvisionRequest` for `ws`: `org_id`,
+/// `workspace_id`, `idempotency_key`, `runtime`, `tier`, `display` (always),
+/// `platform_url`, `env`, and the optional fields when set.
+fn provision_body(
+    org_id: &str,
+    ws: &Workspace,
+    platform_url: &str,
+    env: Map<String, Value>,
+) -> Value {
+    let spec = &ws.spec;
+    let mut body = json!({
+        "org_id": org_id,
+        "workspace_id": ws.id,
+        "idempotency_key": idempotency_key(),
+        "runtime": ws.runtime,
+        "tier": ws.tier,
+        "display": spec.display,
+        "platform_url": platform_url,
+        "env": env,
+    });
+    let Some(map) = body.as_object_mut() else {
+        return body;
+    };
+    let strings = [
+        ("template", &spec.template),
+        ("instance_type", &spec.instance_type),
+        ("provider", &spec.provider),
+        ("data_persistence", &spec.data_persistence),
+    ];
+    for (key, value) in strings {
+        if let Some(v) = value {
+            map.insert(key.into(), Value::from(v.clone()));
+        }
+    }
+    if let Some(n) = spec.disk_gb {
+        map.insert("disk_gb".into(), Value::from(n));
+    }
+    // Only the concierge's kind is forwarded (core#2498).
+    if spec.kind.as_deref() == Some("platform") {
+        map.insert("kind".into(), Value::from("platform"));
+    }
+    for (key, files) in [
+        ("config_files", &spec.config_files),
+        ("template_assets", &spec.template_assets),
+    ] {
+        if !files.is_empty() {
+            map.insert(key.into(), Value::Object(files.clone()));
+        }
+    }
+    body
+}
 
 /// Provision workspace `ws_id` (run number `run`), from base resolution to
-/// the workspace's final status.
+/// the workspace's final status: one Start of the real client, one
+/// idempotency key for all its attempts.
 pub(crate) async fn provision_run(shared: Arc<Shared>, ws_id: String, run: u32) {
     let policy = shared.config.retry;
     let attempts = policy.attempts();
@@ -43,16 +105,9 @@ pub(crate) async fn provision_run(shared: Arc<Shared>, ws_id: String, run: u32) 
                 Value::from(model.clone()),
             );
         }
-        let body = json!({
-            "org_id": shared.config.org_id,
-            "workspace_id": ws.id,
-            "runtime": ws.runtime,
-            "tier": ws.tier,
-            "platform_url": platform_url,
-            "env": env,
-            "idempotency_key": format!("{}:{run}", ws.id),
-        });
+        let body = provision_body(&shared.config.org_id, ws, &platform_url, env);
         if let Some(r) = ws.run_mut(run) {
+            r.idempotency_key = body["idempotency_key"].as_str().map(str::to_string);
             r.base = resolution.base.clone();
             r.source = resolution.source.clone();
         }
@@ -140,7 +195,16 @@ pub(crate) async fn provision_run(shared: Arc<Shared>, ws_id: String, run: u32) 
             }
         }
         match answer {
-            Answer::Provisioned { instance_id } => {
+            Answer::Provisioned { instance_id, state } => {
+                {
+                    let mut inner = shared.lock();
+                    shared.log(
+                        &mut inner,
+                        format!(
+                            "CP provisioner: workspace {ws_id} → provider instance {instance_id} ({state})"
+                        ),
+                    );
+                }
                 finish_run(&shared, &ws_id, run, Ok(instance_id));
                 return;
             }
@@ -198,7 +262,7 @@ fn finish_run(shared: &Arc<Shared>, ws_id: &str, run: u32, result: Result<String
         }
         if ws.deleted() {
             // Deleted while provisioning: release what the CP just created.
-            if let Ok(id) = &result {
+            if let Some(id) = result.as_ref().ok().filter(|id| !id.is_empty()) {
                 stop_after = Some(id.clone());
             }
         } else {
@@ -219,7 +283,7 @@ fn finish_run(shared: &Arc<Shared>, ws_id: &str, run: u32, result: Result<String
         let shared2 = Arc::clone(shared);
         let ws_id = ws_id.to_string();
         shared.spawn(async move {
-            let _ = stop(&shared2, &ws_id, &instance_id).await;
+            let _ = stop(&shared2, &ws_id, &instance_id, false).await;
         });
     }
 }

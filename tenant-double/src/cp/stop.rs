@@ -1,5 +1,6 @@
-//! Stopping a workspace's compute at the CP (`DELETE /cp/workspaces/{id}`);
-//! any 2xx is a success.
+//! Stopping a workspace's compute at the CP (`DELETE /cp/workspaces/{id}`,
+//! query `instance_id`, `provider` when known, `prune=true` for the
+//! permanent delete with erase); any 2xx is a success.
 
 use contract::RouteId;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -16,14 +17,34 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Stop workspace `ws_id`'s instance; records the call in its evidence.
-/// Returns the status or the failure message.
-pub(crate) async fn stop(shared: &Shared, ws_id: &str, instance_id: &str) -> Result<u16, String> {
-    let (resolution, secret) = {
+/// `value` encoded as a query value.
+pub(crate) fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// `/cp/workspaces/{id}…` for `route`, the id encoded as a path segment.
+pub(crate) fn route_path(route: RouteId, ws_id: &str) -> String {
+    contract::fill_path(route.route().path, &query_value(ws_id))
+}
+
+/// Stop workspace `ws_id`'s instance (`prune`: erase its data volume too, as
+/// the real `StopAndPrune`); records the call in its evidence. Returns the
+/// status or the failure message.
+pub(crate) async fn stop(
+    shared: &Shared,
+    ws_id: &str,
+    instance_id: &str,
+    prune: bool,
+) -> Result<u16, String> {
+    let (resolution, secret, provider) = {
         let inner = shared.lock();
         (
             resolve(&inner.env, CpClientKind::Provision),
             inner.env.shared_secret().map(|(s, _)| s),
+            inner
+                .workspaces
+                .get(ws_id)
+                .and_then(|ws| ws.spec.provider.clone()),
         )
     };
     let route = RouteId::Stop.route();
@@ -34,14 +55,17 @@ pub(crate) async fn stop(shared: &Shared, ws_id: &str, instance_id: &str) -> Res
             Err(resolution.error.unwrap_or_else(|| "no CP base".into())),
         ),
         Some(base) => {
-            let path = contract::fill_path(
-                route.path,
-                &utf8_percent_encode(ws_id, UNRESERVED).to_string(),
+            let mut url = format!(
+                "{base}{}?instance_id={}",
+                route_path(RouteId::Stop, ws_id),
+                query_value(instance_id)
             );
-            let url = format!(
-                "{base}{path}?instance_id={}",
-                utf8_percent_encode(instance_id, UNRESERVED)
-            );
+            if let Some(p) = &provider {
+                url.push_str(&format!("&provider={}", query_value(p)));
+            }
+            if prune {
+                url.push_str("&prune=true");
+            }
             let req = provisioner_headers(
                 shared.http.delete(&url),
                 secret.as_deref(),

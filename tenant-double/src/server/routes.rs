@@ -71,11 +71,21 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
                     .unwrap_or_else(|| workspaces::get(shared, &id)),
                 Method::DELETE => match guarded(shared, &req, Gate::Tenant) {
                     Some(denied) => denied,
-                    None => workspaces::delete(shared, &id).await,
+                    None => {
+                        let erase = erase_requested(req.uri().query());
+                        workspaces::delete(shared, &id, erase).await
+                    }
                 },
                 _ => method_not_allowed("GET, DELETE"),
             }
         }
+        ["workspaces", id, "console"] => match method {
+            Method::GET => match guarded(shared, &req, Gate::Admin) {
+                Some(denied) => denied,
+                None => workspaces::console(shared, id).await,
+            },
+            _ => method_not_allowed("GET"),
+        },
         ["admin", "workspaces", id, "restart"] => match method {
             Method::POST => guarded(shared, &req, Gate::Admin)
                 .unwrap_or_else(|| workspaces::restart(shared, id)),
@@ -83,6 +93,16 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
         },
         _ => error(StatusCode::NOT_FOUND, "not found"),
     }
+}
+
+/// `?erase=true` (or `1`): the permanent delete that also erases the
+/// workspace's data volume (stop with `prune=true`).
+fn erase_requested(query: Option<&str>) -> bool {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .any(|(k, v)| k == "erase" && matches!(v, "true" | "1"))
 }
 
 fn buildinfo() -> Value {

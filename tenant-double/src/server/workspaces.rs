@@ -1,6 +1,7 @@
 //! The workspace handlers: list, get, create (provisioning in the
-//! background), delete (stopping at the CP) and restart (coalescing into a
-//! run in flight).
+//! background), delete (stopping at the CP, pruning with `?erase=true`),
+//! console (from the CP) and restart (ensure-image → stop → provision in the
+//! background, coalescing into a run in flight).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use super::respond::{error, json_response, Resp};
 use crate::cp;
 use crate::report::{now_ms, WorkspaceReport};
 use crate::state::Shared;
-use crate::workspace::{new_id, new_run, Workspace, DELETED, PROVISIONING};
+use crate::workspace::{new_id, new_run, Spec, Workspace, DELETED, PROVISIONING};
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 1 << 20;
@@ -102,6 +103,10 @@ pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
             return error(StatusCode::BAD_REQUEST, &e)
         }
     };
+    let spec = match Spec::from_body(&body) {
+        Ok(spec) => spec,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
     let id = new_id();
     let view = {
         let mut inner = shared.lock();
@@ -121,6 +126,7 @@ pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
             parent_id,
             runtime: runtime.unwrap_or_else(|| "claude-code".to_string()),
             model,
+            spec,
             created_ms: now,
             updated_ms: now,
             in_flight: true,
@@ -143,14 +149,15 @@ pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
     json_response(StatusCode::CREATED, &view)
 }
 
-/// `DELETE /workspaces/{id}`: stop at the CP first when it has an instance.
-pub(crate) async fn delete(shared: &Arc<Shared>, id: &str) -> Resp {
+/// `DELETE /workspaces/{id}[?erase=true]`: stop at the CP first when it has
+/// an instance (with `prune=true` when erasing, the real `StopAndPrune`).
+pub(crate) async fn delete(shared: &Arc<Shared>, id: &str, erase: bool) -> Resp {
     let instance_id = {
         let mut inner = shared.lock();
         let Some(ws) = inner.workspaces.get_mut(id).filter(|ws| !ws.deleted()) else {
             return error(StatusCode::NOT_FOUND, "workspace not found");
         };
-        match &ws.report.instance_id {
+        match ws.report.instance_id.as_ref().filter(|i| !i.is_empty()) {
             Some(instance_id) => instance_id.clone(),
             None => {
                 // Nothing runs at the CP yet; a run in flight stops what it
@@ -161,7 +168,7 @@ pub(crate) async fn delete(shared: &Arc<Shared>, id: &str) -> Resp {
             }
         }
     };
-    match cp::stop(shared, id, &instance_id).await {
+    match cp::stop(shared, id, &instance_id, erase).await {
         Ok(_) => {
             let mut inner = shared.lock();
             if let Some(ws) = inner.workspaces.get_mut(id) {
@@ -174,9 +181,29 @@ pub(crate) async fn delete(shared: &Arc<Shared>, id: &str) -> Resp {
     }
 }
 
-/// `POST /admin/workspaces/{id}/restart`: 202 and a new run, or coalesced
-/// into the run in flight.
+/// `GET /workspaces/{id}/console`: the CP's console output as `{"output":
+/// …}`, or the real tenant's 502.
+pub(crate) async fn console(shared: &Arc<Shared>, id: &str) -> Resp {
+    let known = {
+        let inner = shared.lock();
+        inner.workspaces.get(id).is_some_and(|ws| !ws.deleted())
+    };
+    if !known {
+        return error(StatusCode::NOT_FOUND, "workspace not found");
+    }
+    match cp::console_output(shared, id).await {
+        Ok(output) => json_response(StatusCode::OK, &json!({ "output": output })),
+        Err(_) => error(
+            StatusCode::BAD_GATEWAY,
+            "control plane returned an error fetching console output",
+        ),
+    }
+}
+
+/// `POST /admin/workspaces/{id}/restart`: 202 and a new run (ensure-image →
+/// stop → provision), or coalesced into the run in flight.
 pub(crate) fn restart(shared: &Arc<Shared>, id: &str) -> Resp {
+    let mut prior = String::new();
     let run = {
         let mut inner = shared.lock();
         let Some(ws) = inner.workspaces.get_mut(id).filter(|ws| !ws.deleted()) else {
@@ -190,6 +217,7 @@ pub(crate) fn restart(shared: &Arc<Shared>, id: &str) -> Resp {
             None
         } else {
             let n = u32::try_from(ws.report.runs.len()).unwrap_or(u32::MAX - 1) + 1;
+            prior = ws.report.status.clone();
             ws.in_flight = true;
             ws.report.status = PROVISIONING.into();
             ws.updated_ms = now_ms();
@@ -204,7 +232,12 @@ pub(crate) fn restart(shared: &Arc<Shared>, id: &str) -> Resp {
         run
     };
     if let Some(n) = run {
-        shared.spawn(cp::provision_run(Arc::clone(shared), id.to_string(), n));
+        shared.spawn(cp::restart_run(
+            Arc::clone(shared),
+            id.to_string(),
+            n,
+            prior,
+        ));
     }
     json_response(
         StatusCode::ACCEPTED,
