@@ -106,7 +106,16 @@ impl Running {
 
     fn wait(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let status = self.child.wait().unwrap();
-        let lines: Vec<String> = self.lines.try_iter().collect();
+        // Every line the child wrote: the reader thread ends at EOF, which
+        // follows the exit (bounded, should the pipe be held open).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut lines = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
         (status, lines)
     }
 }
