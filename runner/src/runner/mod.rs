@@ -5,6 +5,7 @@ pub(crate) mod bundle;
 pub(crate) mod capture;
 pub(crate) mod ctx;
 pub(crate) mod execution;
+pub(crate) mod mask;
 pub(crate) mod expect;
 pub(crate) mod poll;
 pub(crate) mod preflight;
@@ -28,6 +29,7 @@ use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
 
 use self::ctx::{shell_quote, Ctx};
+use self::mask::Secrets;
 use self::vars::{EnvFile, Resolver, VarsError};
 
 /// Default per-replay timeout.
@@ -205,13 +207,16 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
                     Some("not run: --fail-fast stopped the run after a failure".to_string());
                 rep
             } else {
-                run_one(&ctx, &r, ctx.replay_id(i + 1)).await
+                let mut rep = run_one(&ctx, &r, ctx.replay_id(i + 1)).await;
+                ctx.secrets().report(&mut rep);
+                rep
             };
             if fail_fast && report.outcome.is_failure() {
                 stop.store(true, Ordering::SeqCst);
             }
             if print {
                 let text = render_replay(&report, &style);
+                let text = ctx.secrets().mask(&text).into_owned();
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
@@ -233,22 +238,43 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
         }
     }
     reports.sort_by_key(|(i, _)| *i);
-    let summary = Summary {
+    let mut summary = Summary {
         replays: reports.into_iter().map(|(_, r)| r).collect(),
         duration: started.elapsed(),
     };
-    end_run(opts, &summary)?;
+    // Once more with every secret of the run: one captured by a later
+    // replay may have shown up in an earlier one.
+    let secrets = ctx.secrets();
+    secrets.summary(&mut summary);
+    finish_run(opts, &summary, &secrets)?;
     Ok(summary)
 }
 
 /// The end of every run: the summary on stdout (unless `print` is off),
-/// then the reports.
+/// then the reports, every text in them masked with the secret values of
+/// the run's variables.
 pub fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+    let process_env = opts
+        .process_env
+        .clone()
+        .unwrap_or_else(|| std::env::vars().collect());
+    // A caller's own summary (the gate's, when nothing could run): the
+    // variables as far as they can be read; an unreadable env file was
+    // reported already.
+    let secrets = Resolver::load(&opts.env_file, &opts.vars, process_env)
+        .map(|r| r.secrets().clone())
+        .unwrap_or_default();
+    let mut summary = summary.clone();
+    secrets.summary(&mut summary);
+    finish_run(opts, &summary, &secrets)
+}
+
+fn finish_run(opts: &RunOptions, summary: &Summary, secrets: &Secrets) -> Result<(), RunError> {
     if opts.print {
-        print!("{}", render_summary(summary));
+        print!("{}", secrets.mask(&render_summary(summary)));
         let _ = std::io::stdout().flush();
     }
-    write_reports(opts, summary)
+    write_reports(opts, summary, secrets)
 }
 
 fn kind_label(r: &Replay) -> &'static str {
@@ -302,8 +328,10 @@ fn rerun_command(opts: &RunOptions) -> String {
     rerun
 }
 
-/// Write the `--junit` / `--json` reports of a run.
-fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+/// Write the `--junit` / `--json` reports of a run. The summary's texts
+/// are masked already; the JSON document is masked once more string by
+/// string (so it stays valid JSON whatever a secret looks like).
+fn write_reports(opts: &RunOptions, summary: &Summary, secrets: &Secrets) -> Result<(), RunError> {
     let write = |path: &PathBuf, content: Result<String, String>| -> Result<(), RunError> {
         let content = content.map_err(|reason| RunError::Report {
             path: path.clone(),
@@ -328,10 +356,13 @@ fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
         )?;
     }
     if let Some(p) = &opts.json {
-        write(
-            p,
-            crate::report::json::to_json(summary).map_err(|e| e.to_string()),
-        )?;
+        let doc = crate::report::json::to_json(summary)
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text))
+            .and_then(|mut v| {
+                secrets.json(&mut v);
+                serde_json::to_string_pretty(&v)
+            });
+        write(p, doc.map_err(|e| e.to_string()))?;
     }
     Ok(())
 }

@@ -105,7 +105,10 @@ impl StubClient {
         };
         tokio::time::timeout(timeout, fut)
             .await
-            .map_err(|_| VersionError::Unreachable(format!("no answer within {timeout:?}")))?
+            .map_err(|_| VersionError::Unreachable(format!(
+                "no answer within {}",
+                crate::format::duration::format_duration(timeout)
+            )))?
     }
 }
 

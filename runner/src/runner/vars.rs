@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::format::template::{self, Expand};
 
+use super::mask::Secrets;
+
 /// The default env file, written by `seed`.
 pub(crate) const DEFAULT_ENV_FILE: &str = contract::defaults::SEED_ENV_FILE;
 
@@ -81,15 +83,21 @@ pub enum VarsError {
     BadFlag(String),
 }
 
-/// The run-wide variable sources.
-#[derive(Debug, Clone, Default)]
+/// The run-wide variable sources. Its `Debug` masks secret-named values.
+#[derive(Clone, Default, educe::Educe)]
+#[educe(Debug)]
 pub struct Resolver {
+    #[educe(Debug(method(contract::redact::debug_env)))]
     flags: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     env: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     file: BTreeMap<String, String>,
     file_path: Option<PathBuf>,
     /// The env file name used in messages (even when absent).
     file_label: String,
+    /// Values of the secret-named variables of every source.
+    secrets: Secrets,
 }
 
 impl Resolver {
@@ -112,14 +120,25 @@ impl Resolver {
                 file_path = Some(p.clone());
             }
         }
+        let flags: BTreeMap<String, String> = flags.iter().cloned().collect();
+        let mut secrets = Secrets::default();
+        for (k, v) in flags.iter().chain(&process_env).chain(&file) {
+            secrets.add(k, v);
+        }
         Ok(Resolver {
-            flags: flags.iter().cloned().collect(),
+            flags,
             env: process_env,
             file,
             file_path,
             file_label: path
                 .map_or_else(|| DEFAULT_ENV_FILE.to_string(), |p| p.display().to_string()),
+            secrets,
         })
+    }
+
+    /// The values of the secret-named variables of every source.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The env file actually read, if any.
@@ -277,6 +296,22 @@ impl<'r> Scope<'r> {
             .or_else(|| self.builtins.get(name).cloned())
             .or_else(|| self.resolver.get(name).map(|(v, _)| v.to_string()))
             .or_else(|| self.local.get(name).cloned())
+    }
+
+    /// The secret values this scope knows: the run's, and those of its
+    /// secret-named `[vars]` and captures.
+    pub(crate) fn secrets(&self) -> Secrets {
+        let mut s = self.resolver.secrets().clone();
+        for (k, v) in &self.local {
+            s.add(k, v);
+        }
+        for (k, v) in &self.captured {
+            match v {
+                serde_json::Value::String(text) => s.add(k, text),
+                other => s.add(k, &other.to_string()),
+            };
+        }
+        s
     }
 
     /// Whether a variable has a non-empty value.
