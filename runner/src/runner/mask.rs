@@ -83,7 +83,12 @@ impl Secrets {
         // A value inside the mask itself ("dact") is masked where it stood
         // in the text; looking for it again would never end.
         for _ in 0..EXTRA_PASSES {
-            match mask_once(&out, self.values.iter().filter(|v| !REDACTED.contains(v.as_str()))) {
+            match mask_once(
+                &out,
+                self.values
+                    .iter()
+                    .filter(|v| !REDACTED.contains(v.as_str())),
+            ) {
                 Cow::Owned(again) => out = again,
                 Cow::Borrowed(_) => break,
             }
@@ -118,11 +123,10 @@ impl Secrets {
     fn step(&self, s: &mut StepReport) {
         let m = |s: &mut String| self.mask_string(s);
         m(&mut s.name);
-        if let Some(u) = &mut s.url {
-            *u = redact::url(u).into_owned();
-            m(u);
+        for text in [s.url.as_mut(), s.error.as_mut()].into_iter().flatten() {
+            *text = redact::url(text).into_owned();
+            m(text);
         }
-        s.error.as_mut().map(m);
         s.because.as_mut().map(m);
         s.checks.iter_mut().for_each(|c| self.check(c));
     }
@@ -141,7 +145,10 @@ impl Secrets {
         b.curl.as_mut().map(m);
         m(&mut b.rerun);
         b.journal.iter_mut().for_each(m);
-        b.journal_note.as_mut().map(m);
+        if let Some(note) = &mut b.journal_note {
+            *note = redact::url(note).into_owned();
+            m(note);
+        }
     }
 
     /// Mask every report of a run.
@@ -274,11 +281,11 @@ mod tests {
         let b = body(text, Some(&v));
         assert!(!b.contains("s3cr3t") && b.contains(REDACTED), "{b}");
         let plain = r#"{"a": 1}"#;
-        assert_eq!(body(plain, serde_json::from_str(plain).ok().as_ref()), plain);
         assert_eq!(
-            body("token=abc&x=1", None),
-            format!("token={REDACTED}&x=1")
+            body(plain, serde_json::from_str(plain).ok().as_ref()),
+            plain
         );
+        assert_eq!(body("token=abc&x=1", None), format!("token={REDACTED}&x=1"));
         assert_eq!(
             body("see postgres://u:pw@h/db", None),
             format!("see postgres://u:{REDACTED}@h/db")

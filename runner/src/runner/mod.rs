@@ -5,8 +5,8 @@ pub(crate) mod bundle;
 pub(crate) mod capture;
 pub(crate) mod ctx;
 pub(crate) mod execution;
-pub(crate) mod mask;
 pub(crate) mod expect;
+pub(crate) mod mask;
 pub(crate) mod poll;
 pub(crate) mod preflight;
 pub(crate) mod replay;
@@ -122,10 +122,10 @@ pub enum RunError {
 pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
     let all = format::load_dir(&opts.dir)?;
     if all.is_empty() {
-        return Err(RunError::NothingToRun(format!(
-            "no replay files (*.toml, *.sh) in {}",
-            opts.dir.display()
-        )));
+        // The same message as `check`'s.
+        return Err(RunError::NothingToRun(
+            LoadError::Empty(opts.dir.clone()).to_string(),
+        ));
     }
     let selected: Vec<Replay> = match &opts.filter {
         Some(f) => all

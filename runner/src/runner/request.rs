@@ -13,7 +13,6 @@ use crate::runner::vars::Scope;
 /// tell which replay execution sent what.
 pub(crate) const REPLAY_ID_HEADER: &str = "x-replay-id";
 
-
 /// A request with every template expanded.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
@@ -148,7 +147,10 @@ pub(crate) async fn send(
         // `check` rejects bad names and values as written; a variable's
         // value can still bring a CR or LF.
         let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-            SendError::Transport(format!("header name `{}` is not an HTTP header name", k.escape_debug()))
+            SendError::Transport(format!(
+                "header name `{}` is not an HTTP header name",
+                k.escape_debug()
+            ))
         })?;
         let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
             SendError::Transport(format!(
@@ -313,7 +315,10 @@ pub(crate) fn curl_line(p: &Prepared) -> String {
         parts.push(format!("--data-raw {}", sq(&mask::json(j).to_string())));
     } else if let Some(b) = &p.body {
         let parsed: Option<Value> = serde_json::from_str(b).ok();
-        parts.push(format!("--data-raw {}", sq(&mask::body(b, parsed.as_ref()))));
+        parts.push(format!(
+            "--data-raw {}",
+            sq(&mask::body(b, parsed.as_ref()))
+        ));
     }
     parts.join(" ")
 }

@@ -113,7 +113,8 @@ pub(crate) async fn run_shell(
                 .lines()
                 .map(|l| contract::redact::url(l).into_owned())
                 .collect();
-            exec.report.output = Some(shown.join("\n") + if text.ends_with('\n') { "\n" } else { "" });
+            exec.report.output =
+                Some(shown.join("\n") + if text.ends_with('\n') { "\n" } else { "" });
         }
         Ok(Err(e)) => {
             exec.report.outcome = Outcome::Error;

@@ -103,12 +103,12 @@ impl StubClient {
                 VersionError::Bad(format!("its answer is not a version document ({e})"))
             })
         };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| VersionError::Unreachable(format!(
+        tokio::time::timeout(timeout, fut).await.map_err(|_| {
+            VersionError::Unreachable(format!(
                 "no answer within {}",
                 crate::format::duration::format_duration(timeout)
-            )))?
+            ))
+        })?
     }
 }
 

@@ -250,13 +250,16 @@ pub fn display_value(name: &str, value: &str) -> String {
     }
 }
 
-/// The variables one replay execution sees.
-#[derive(Debug, Clone)]
+/// The variables one replay execution sees. Its `Debug` masks values.
+#[derive(Clone, educe::Educe)]
+#[educe(Debug)]
 pub(crate) struct Scope<'r> {
     resolver: &'r Resolver,
     builtins: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     local: BTreeMap<String, String>,
     /// Captures keep their JSON value (a string reads as its text).
+    #[educe(Debug(method(contract::redact::debug_masked)))]
     captured: BTreeMap<String, serde_json::Value>,
 }
 
