@@ -359,4 +359,90 @@ mod tests {
         assert!(c.contains(r#"--data-raw '{"name":"it'\''s"}'"#), "{c}");
         assert!(c.starts_with("curl -sS -i -X POST 'http://127.0.0.1:9/cp/x'"));
     }
+
+    fn prepared(url: &str, headers: &[(&str, &str)], json: Option<Value>) -> Prepared {
+        let pairs: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Prepared {
+            method: "POST".into(),
+            url: url.into(),
+            headers: pairs.clone(),
+            header_templates: pairs,
+            json,
+            body: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn curl_applies_the_rule_to_queries_headers_and_json() {
+        let p = prepared(
+            "http://u:pw-1@127.0.0.1:9/cp/x?token=q-secret&tier=1",
+            &[("X-Api-Key", "k-secret"), ("X-Note", "a\r\nb")],
+            Some(
+                json!({"env": {"ADMIN_TOKEN": "j-secret", "TIER": "1"}, "idempotency_key": "cpprov-1"}),
+            ),
+        );
+        let c = curl_line(&p);
+        for secret in ["pw-1", "q-secret", "k-secret", "j-secret"] {
+            assert!(!c.contains(secret), "{secret} in {c}");
+        }
+        assert!(
+            c.contains("'http://u:<redacted>@127.0.0.1:9/cp/x?token=<redacted>&tier=1'"),
+            "{c}"
+        );
+        assert!(c.contains("-H 'X-Api-Key: <redacted>'"), "{c}");
+        assert!(c.contains(r#""idempotency_key":"cpprov-1""#), "{c}");
+        // A control character stays escaped: the line stays one line.
+        assert!(c.contains(r"-H $'X-Note: a\r\nb'"), "{c}");
+        assert!(!c.contains('\n') && !c.contains('\r'), "{c}");
+    }
+
+    #[tokio::test]
+    async fn a_crlf_from_a_variable_fails_the_step_naming_the_header() {
+        let client = client().unwrap();
+        let p = prepared(
+            "http://127.0.0.1:9/",
+            &[("X-Note", "s3cr3t\r\nX-Injected: 1")],
+            None,
+        );
+        let e = send(&client, &p, "rp-1").await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("header `X-Note`") && msg.contains("CR, LF"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("s3cr3t") && !msg.contains("builder error"),
+            "{msg}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_never_show_a_secret_query() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = dead.local_addr().unwrap();
+        drop(dead);
+        let client = client().unwrap();
+        let p = prepared(&format!("http://{addr}/x?token=q-secret"), &[], None);
+        let e = send(&client, &p, "rp-1").await.unwrap_err();
+        assert!(matches!(e, SendError::Unreachable { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            !msg.contains("q-secret") && msg.contains("token=<redacted>"),
+            "{msg}"
+        );
+        let p = prepared("http://exa mple/?token=q-secret", &[], None);
+        let msg = send(&client, &p, "rp-1").await.unwrap_err().to_string();
+        assert!(
+            !msg.contains("q-secret") && !msg.contains("builder error"),
+            "{msg}"
+        );
+        assert!(
+            msg.starts_with("no answer: bad request to http://exa mple/?token=<redacted>: "),
+            "{msg}"
+        );
+    }
 }
