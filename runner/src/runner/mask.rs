@@ -107,7 +107,7 @@ impl Secrets {
     /// the rule as well.
     pub(crate) fn report(&self, r: &mut ReplayReport) {
         let m = |s: &mut String| self.mask_string(s);
-        r.name = self.mask(&r.name).into_owned();
+        m(&mut r.name);
         r.reason.as_mut().map(m);
         r.errors.iter_mut().for_each(|e| {
             *e = redact::url(e).into_owned();
