@@ -47,7 +47,14 @@ impl StubClient {
                 return Err(format!(
                     "GET {url} answered {}: {}",
                     status.as_u16(),
-                    super::request::snippet(&String::from_utf8_lossy(&bytes), 200)
+                    // Redacted before it is cut.
+                    super::request::snippet(
+                        &super::mask::body(
+                            &String::from_utf8_lossy(&bytes),
+                            serde_json::from_slice(&bytes).ok().as_ref()
+                        ),
+                        200
+                    )
                 ));
             }
             serde_json::from_slice(&bytes).map_err(|e| {

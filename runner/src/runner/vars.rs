@@ -216,26 +216,38 @@ pub fn parse_flags(raw: &[String]) -> Result<Vec<(String, String)>, VarsError> {
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, VarsError> {
     let iter = dotenvy::from_path_iter(path).map_err(|e| VarsError::EnvFile {
         path: path.to_path_buf(),
-        reason: describe_dotenv(&e),
+        reason: describe_dotenv(path, &e),
     })?;
     let mut out = BTreeMap::new();
     for item in iter {
         let (k, v) = item.map_err(|e| VarsError::EnvFile {
             path: path.to_path_buf(),
-            reason: describe_dotenv(&e),
+            reason: describe_dotenv(path, &e),
         })?;
         out.insert(k, v);
     }
     Ok(out)
 }
 
-fn describe_dotenv(e: &dotenvy::Error) -> String {
+/// Why an env file cannot be read. A line that does not parse is named by
+/// its number and its variable, never shown: it may hold a token.
+fn describe_dotenv(path: &Path, e: &dotenvy::Error) -> String {
     match e {
         dotenvy::Error::Io(io) => io.to_string(),
         dotenvy::Error::LineParse(line, idx) => {
-            format!("cannot parse line `{line}` at character {idx}")
+            let first = line.lines().next().unwrap_or_default();
+            let number = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.lines().position(|l| l == first))
+                .map_or_else(String::new, |i| format!(" {}", i + 1));
+            let name = first
+                .split_once('=')
+                .map(|(k, _)| k.trim().trim_start_matches("export ").trim())
+                .filter(|k| template::valid_name(k))
+                .map_or_else(String::new, |k| format!(" ({k}=…)"));
+            format!("cannot parse line{number}{name} at character {idx}")
         }
-        other => other.to_string(),
+        other => contract::redact::url(&other.to_string()).into_owned(),
     }
 }
 
@@ -411,6 +423,18 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/x.env"));
         let r = Resolver::load(&EnvFile::Disabled, &[], BTreeMap::new()).unwrap();
         assert!(r.env_file().is_none());
+    }
+
+    #[test]
+    fn a_bad_env_file_line_is_named_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.env");
+        std::fs::write(&f, "A=1\nADMIN_TOKEN='s3cr3t-value\n").unwrap();
+        let e = Resolver::load(&EnvFile::Path(f), &[], BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("cannot parse line 2 (ADMIN_TOKEN=…)"), "{e}");
     }
 
     #[test]
