@@ -444,6 +444,52 @@ expect.status = 200
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_summary_holds_no_secret() {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("s.toml"),
+            r#"name = "leaky"
+[vars]
+LOCAL_SECRET = "local-s3cret"
+[[step]]
+request = { method = "POST", url = "${CP_STUB_BASE}/cp/tenants/config?q=${RUN_TOKEN}", headers = { X-Echo = "${LOCAL_SECRET}" }, json = { env = { ADMIN_TOKEN = "literal-s3cret" }, plain = "${RUN_TOKEN}" } }
+expect.status = 599
+"#,
+        )
+        .unwrap();
+        let s = run(&RunOptions {
+            dir: dir.path().to_path_buf(),
+            env_file: EnvFile::Disabled,
+            process_env: Some(BTreeMap::from([
+                ("CP_STUB_BASE".to_string(), stub.base_url()),
+                ("RUN_TOKEN".to_string(), "run-s3cret".to_string()),
+            ])),
+            print: false,
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.replays[0].outcome, Outcome::Fail);
+        let text = format!(
+            "{}{}{}",
+            render_replay(&s.replays[0], &Style::default()),
+            crate::report::json::to_json(&s).unwrap(),
+            crate::report::junit::to_junit(&s).unwrap()
+        );
+        for secret in ["run-s3cret", "local-s3cret", "literal-s3cret"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("reproduce: curl"), "{text}");
+        stub.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nothing_to_run_is_a_configuration_error() {
         let dir = tempfile::tempdir().unwrap();
         let e = run(&RunOptions {
