@@ -61,6 +61,14 @@
 //! gets un-marked). [`Summary::exit_code`] is 0 when nothing failed, 1 on
 //! any FAIL, ERROR or XPASS; a [`RunError`] is exit 2.
 //!
+//! # Secrets
+//!
+//! Nothing the runner prints or writes holds a secret: the one rule of
+//! `contract::redact` (secret header names, JSON keys, query keys, URL
+//! credentials) applies to every request, answer and message, and every
+//! value of a secret-named variable (run-wide, `[vars]`, captures) is
+//! masked wherever it appears, before anything is cut to length.
+//!
 //! # Exact counters in parallel
 //!
 //! The old harness weakened `provision_calls +1` to `>= 1` because tenants'
@@ -110,7 +118,8 @@
 //!   step and its poll, counter deltas), `request.rs` (HTTP, the shared
 //!   [`client`] and the curl line), `expect.rs` (assertions), `capture.rs`,
 //!   `stub.rs` (admin API client), `bundle.rs` (failure bundle), `shell.rs`
-//!   (legacy replays);
+//!   (legacy replays), `mask.rs` (no secret in any output: the
+//!   `contract::redact` rule and the secret variables' values, masked);
 //! - `report/` — `mod.rs` (the result model: [`Summary`], [`ReplayReport`],
 //!   [`Outcome`]), `text.rs` (the terminal), `junit.rs`, `json.rs`;
 //! - `shape.rs` — shape differences against a contract schema

@@ -58,6 +58,15 @@ impl JsonPath {
         })
     }
 
+    /// Whether the path goes through a secret-named key (its value is
+    /// never shown).
+    pub(crate) fn is_secret(&self) -> bool {
+        self.segs.iter().any(|s| match s {
+            Seg::Key(k) | Seg::Pointer(k) => contract::redact::is_secret_name(k),
+            Seg::Index(_) => false,
+        })
+    }
+
     /// The value at this path, if there is one.
     pub(crate) fn resolve<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         let mut cur = root;

@@ -78,6 +78,8 @@ pub(crate) struct TomlReplay {
     pub(crate) exclusive: bool,
     /// Names of the steps, in order.
     pub(crate) step_names: Vec<String>,
+    /// Names of the `[vars]`, in file order (the order they are resolved in).
+    pub(crate) var_order: Vec<String>,
 }
 
 /// What kind of replay a file holds.
@@ -143,6 +145,9 @@ pub enum LoadError {
     /// One or more files are invalid.
     #[error("{}", render_diagnostics(.0))]
     Invalid(Vec<Diagnostic>),
+    /// The folder holds no replay file (`check` and `run` alike).
+    #[error("no replay files (*.toml, *.sh) in {}: add one, or pass --dir with the folder that holds them", .0.display())]
+    Empty(PathBuf),
 }
 
 fn render_diagnostics(d: &[Diagnostic]) -> String {
@@ -165,10 +170,14 @@ pub struct CheckSummary {
 }
 
 /// `replays check`: load and check every file of `dir` without running
-/// anything.
+/// anything. A folder without replays is an error, as for `run`.
 pub fn check(dir: &Path) -> Result<CheckSummary, LoadError> {
     let mut s = CheckSummary::default();
-    for r in load_dir(dir)? {
+    let replays = load_dir(dir)?;
+    if replays.is_empty() {
+        return Err(LoadError::Empty(dir.to_path_buf()));
+    }
+    for r in replays {
         match r.kind {
             Kind::Toml(_) => s.toml += 1,
             Kind::Shell(_) => s.shell += 1,
@@ -233,7 +242,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Replay>, LoadError> {
 
 /// Load and check one file.
 pub(crate) fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
-    let src = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         vec![Diagnostic {
             file: path.to_path_buf(),
             line: 0,
@@ -241,8 +250,9 @@ pub(crate) fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
+    let src = decode(path, &bytes).map_err(|d| vec![d])?;
     if path.extension().and_then(|e| e.to_str()) == Some("sh") {
-        let s = shell::parse(path, &src)?;
+        let s = shell::parse(path, src)?;
         return Ok(Replay {
             path: path.to_path_buf(),
             name: s.name.clone(),
@@ -253,7 +263,7 @@ pub(crate) fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
             kind: Kind::Shell(s),
         });
     }
-    let t = parse_toml(path, &src)?;
+    let t = parse_toml(path, src)?;
     Ok(Replay {
         path: path.to_path_buf(),
         name: t.doc.name.get_ref().clone(),
@@ -262,6 +272,26 @@ pub(crate) fn load_file(path: &Path) -> Result<Replay, Vec<Diagnostic>> {
         xfail: t.doc.xfail.clone(),
         skip: t.doc.skip.clone(),
         kind: Kind::Toml(Box::new(t)),
+    })
+}
+
+/// A file's text, or where its first byte that is not UTF-8 is.
+pub(crate) fn decode<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        // The prefix is valid by construction.
+        let prefix = std::str::from_utf8(good).unwrap_or_default();
+        let (line, column) = line_col(prefix, prefix.len());
+        Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: format!(
+                "not UTF-8: byte 0x{:02x} at offset {} cannot start or continue a character; save the file as UTF-8",
+                bytes[e.valid_up_to()],
+                e.valid_up_to()
+            ),
+        }
     })
 }
 
@@ -323,6 +353,76 @@ impl Checker<'_> {
         }
     }
 
+    /// A header name must be an HTTP token: no spaces, CR or LF.
+    fn header_name(&mut self, span: Range<usize>, name: &str) {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            self.err(
+                span,
+                format!("header name {} is not an HTTP header name (letters, digits and `-`, no spaces, CR or LF)", quoted(name)),
+            );
+        }
+    }
+
+    /// The `[vars]` in file order, each using only outside variables and
+    /// `[vars]` above it; a forward reference or a cycle is an error at the
+    /// value that makes it. Outside variables go to `used`.
+    fn vars(
+        &mut self,
+        vars: &BTreeMap<String, toml::Spanned<String>>,
+        used: &mut Vec<(String, Range<usize>)>,
+    ) -> Vec<String> {
+        let mut order: Vec<(&String, &toml::Spanned<String>)> = vars.iter().collect();
+        order.sort_by_key(|(_, v)| v.span().start);
+        let position: BTreeMap<&str, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.as_str(), i))
+            .collect();
+        let refs_of = |name: &str| -> Vec<String> {
+            vars.get(name)
+                .and_then(|v| template::refs(v.get_ref()).ok())
+                .unwrap_or_default()
+        };
+        for (i, (k, v)) in order.iter().enumerate() {
+            if !template::valid_name(k) {
+                self.err(v.span(), format!("`{k}` is not a variable name"));
+            }
+            let names = match template::refs(v.get_ref()) {
+                Ok(names) => names,
+                Err(e) => {
+                    self.err(v.span(), e);
+                    continue;
+                }
+            };
+            let mut reported = BTreeSet::new();
+            for n in names {
+                match position.get(n.as_str()) {
+                    None => used.push((n, v.span())),
+                    Some(&j) if j < i => {}
+                    Some(_) if !reported.insert(n.clone()) => {}
+                    Some(&j) if j == i => self.err(
+                        v.span(),
+                        format!("[vars] `{k}` refers to itself (`${{{k}}}`); a [vars] value may use only outside variables and [vars] defined above it"),
+                    ),
+                    Some(&j) => {
+                        let message = match cycle(k, &n, &refs_of) {
+                            Some(path) => format!(
+                                "[vars] cycle: {}; a [vars] value may use only outside variables and [vars] defined above it",
+                                path.join(" → ")
+                            ),
+                            None => {
+                                let (line, _) = line_col(self.src, order[j].1.span().start);
+                                format!("[vars] `{k}` uses `${{{n}}}`, which is defined below it (line {line}); [vars] are resolved in file order: move `{n}` above `{k}`")
+                            }
+                        };
+                        self.err(v.span(), message);
+                    }
+                }
+            }
+        }
+        order.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+
     fn check(mut self, doc: ReplayDoc) -> Result<TomlReplay, Vec<Diagnostic>> {
         let name_span = doc.name.span();
         if doc.name.get_ref().trim().is_empty() {
@@ -351,12 +451,7 @@ impl Checker<'_> {
         // Variable references: (name, span), and which are defined inside.
         let mut used: Vec<(String, Range<usize>)> = Vec::new();
         let local: BTreeSet<String> = doc.vars.keys().cloned().collect();
-        for (k, v) in &doc.vars {
-            if !template::valid_name(k) {
-                self.err(v.span(), format!("`{k}` is not a variable name"));
-            }
-            self.refs(&v.span(), v.get_ref(), &mut used);
-        }
+        let var_order = self.vars(&doc.vars, &mut used);
         let stub_template = doc
             .stub
             .as_ref()
@@ -409,8 +504,13 @@ impl Checker<'_> {
                     if admin_call_is_shared(&method, url) {
                         talks_to_stub_admin = true;
                     }
-                    for v in req.headers.values() {
-                        self.refs(&span, v, &mut step_used);
+                    for (k, v) in &req.headers {
+                        self.header_name(k.span(), k.get_ref());
+                        if reqwest::header::HeaderValue::from_str(v.get_ref()).is_err() {
+                            // The value is not echoed: it may be a secret.
+                            self.err(v.span(), format!("the value of header `{}` holds a CR, LF or another control character; a header value is one line of text", k.get_ref()));
+                        }
+                        self.refs(&v.span(), v.get_ref(), &mut step_used);
                     }
                     if let (Some(_), Some(b)) = (&req.json, &req.body) {
                         self.err(b.span(), "a request has either `json` or `body`, not both");
@@ -440,6 +540,7 @@ impl Checker<'_> {
                 }
             }
             for (name, m) in &e.headers {
+                self.header_name(m.span(), name);
                 let m = m.get_ref();
                 if m.equals.is_none()
                     && m.contains.is_none()
@@ -606,12 +707,41 @@ impl Checker<'_> {
                 needs_stub,
                 exclusive,
                 step_names,
+                var_order,
             })
         } else {
             self.diags.sort_by_key(|d| (d.line, d.column));
             Err(self.diags)
         }
     }
+}
+
+/// The `[vars]` path from `from` (which uses `to`) back to `from`, if `to`
+/// leads there: `A → B → A`.
+fn cycle(from: &str, to: &str, refs_of: &dyn Fn(&str) -> Vec<String>) -> Option<Vec<String>> {
+    // Depth-first, each variable visited once: bounded by the [vars] count.
+    let mut stack = vec![vec![from.to_string(), to.to_string()]];
+    let mut seen = BTreeSet::from([to.to_string()]);
+    while let Some(path) = stack.pop() {
+        let last = path.last().map(String::as_str).unwrap_or_default();
+        for next in refs_of(last) {
+            let mut longer = path.clone();
+            longer.push(next.clone());
+            if next == from {
+                return Some(longer);
+            }
+            if seen.insert(next) {
+                stack.push(longer);
+            }
+        }
+    }
+    None
+}
+
+/// A name as shown in a message: in backquotes, control characters escaped
+/// (a header name with a CR or LF stays on one line).
+fn quoted(name: &str) -> String {
+    format!("`{}`", name.escape_debug())
 }
 
 /// JSON type names accepted by `type = "..."`.

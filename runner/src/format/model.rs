@@ -78,9 +78,9 @@ pub(crate) struct Request {
     pub(crate) method: Option<Spanned<String>>,
     /// Absolute URL, usually `${CP_STUB_BASE}/...`.
     pub(crate) url: Spanned<String>,
-    /// Request headers.
+    /// Request headers (name and value keep their positions for `check`).
     #[serde(default)]
-    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) headers: BTreeMap<Spanned<String>, Spanned<String>>,
     /// A JSON body (any TOML value); sets `Content-Type: application/json`.
     pub(crate) json: Option<Spanned<toml::Value>>,
     /// A raw body.

@@ -10,19 +10,18 @@ pub(crate) fn refs(template: &str) -> Result<Vec<String>, String> {
         out.push(name.to_string());
         Some(String::new())
     })
-    .map_err(|e| match e {
-        Expand::Syntax(msg) => msg,
-        Expand::Missing(name) => format!("`${{{name}}}` is not set"),
-    })?;
+    .map_err(|e| e.to_string())?;
     Ok(out)
 }
 
 /// Why a template could not be expanded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Expand {
     /// A `${` without `}` or a bad name.
+    #[error("{0}")]
     Syntax(String),
     /// The lookup had no value for this name.
+    #[error("`${{{0}}}` has no value (not captured, not set)")]
     Missing(String),
 }
 

@@ -186,3 +186,186 @@ fn load_dir_finds_both_kinds_and_rejects_duplicate_names() {
     assert_eq!(r.len(), 2);
     assert!(r[1].exclusive(), "shell replays always run alone");
 }
+
+#[test]
+fn vars_use_earlier_vars_in_file_order() {
+    let t = parse(
+        "name = \"x\"\n[vars]\nZ = \"z-${OUTSIDE}\"\nB = \"${Z}/b\"\nA = \"${B}/a\"\n[[step]]\nrequest.url = \"http://h/${A}\"\n",
+    )
+    .unwrap();
+    assert_eq!(t.var_order, vec!["Z", "B", "A"]);
+    let req: Vec<&str> = t.requires.iter().map(String::as_str).collect();
+    assert_eq!(req, vec!["OUTSIDE"]);
+
+    let m = messages(
+        "name = \"x\"\n[vars]\nA = \"${B}\"\nB = \"b\"\n[[step]]\nrequest.url = \"http://h/\"\n",
+    );
+    assert_eq!(
+        m,
+        vec!["r.toml:3:5: [vars] `A` uses `${B}`, which is defined below it (line 4); [vars] are resolved in file order: move `B` above `A`"]
+    );
+    let m = messages("name = \"x\"\n[vars]\nA = \"${B}\"\nB = \"${C}\"\nC = \"${A}\"\n[[step]]\nrequest.url = \"http://h/\"\n");
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].starts_with("r.toml:3:5: [vars] cycle: A → B → C → A;"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].starts_with("r.toml:4:5: [vars] cycle: B → C → A → B;"),
+        "{m:?}"
+    );
+    let m = messages(
+        "name = \"x\"\n[vars]\nA = \"${A}-${A}\"\n[[step]]\nrequest.url = \"http://h/\"\n",
+    );
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].starts_with("r.toml:3:5: [vars] `A` refers to itself"),
+        "{m:?}"
+    );
+    for msg in m {
+        assert!(!msg.contains("Missing("), "{msg}");
+    }
+}
+
+#[test]
+fn header_names_and_values_are_checked_where_written() {
+    let m = messages(
+        "name = \"x\"\n[[step]]\nrequest = { url = \"http://h/\", headers = { \"X Bad\" = \"v\", \"X-Ok\" = \"a\\r\\nInjected: 1\", Authorization = \"Bearer s3cr3t\\n\" } }\nexpect.headers = { \"Bad Name\" = \"v\" }\n",
+    );
+    assert_eq!(m.len(), 4, "{m:?}");
+    assert!(
+        m.iter().any(|l| l.starts_with("r.toml:3:")
+            && l.contains("header name `X Bad` is not an HTTP header name")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter().any(|l| l.starts_with("r.toml:3:")
+            && l.contains("the value of header `X-Ok` holds a CR, LF")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|l| l.starts_with("r.toml:4:") && l.contains("header name `Bad Name`")),
+        "{m:?}"
+    );
+    // A value is never echoed: it may be a secret.
+    assert!(
+        m.iter()
+            .all(|l| !l.contains("s3cr3t") && !l.contains("Injected")),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_gets_the_position_of_its_first_bad_byte() {
+    let d = decode(Path::new("r.toml"), b"name = \"x\"\n# caf\xe9\n").unwrap_err();
+    assert_eq!((d.line, d.column), (2, 6), "{d}");
+    assert!(
+        d.to_string()
+            .starts_with("r.toml:2:6: not UTF-8: byte 0xe9"),
+        "{d}"
+    );
+    assert_eq!(
+        decode(Path::new("r.toml"), "ok é".as_bytes()).unwrap(),
+        "ok é"
+    );
+}
+
+#[test]
+fn an_empty_folder_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = check(dir.path()).unwrap_err();
+    assert!(matches!(e, LoadError::Empty(_)), "{e}");
+    assert!(
+        e.to_string().contains(&dir.path().display().to_string()),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pass --dir"), "{e}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of replay files, valid and broken, glued in any order.
+    const PIECES: &[&str] = &[
+        "name = \"x\"\n",
+        "[[step]]\n",
+        "[vars]\n",
+        "[step.expect]\n",
+        "[step.poll]\n",
+        "request.url = \"http://h/${A}\"\n",
+        "request = { url = \"${CP_STUB_BASE}/x\", headers = { \"X Y\" = \"a\\r\\n\" } }\n",
+        "A = \"${B}\"\n",
+        "B = \"${A}\"\n",
+        "expect.status = 201\n",
+        "expect.status = [\n",
+        "expect.json = [{ path = \"$.a\", equals = 1 }]\n",
+        "capture = { T = \"$.t\" }\n",
+        "counters = [{ counter = \"provision_calls\", delta = 1, since = \"s\" }]\n",
+        "timeout = \"10s\"\n",
+        "interval = \"1h\"\n",
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        "=",
+        "\n",
+        " ",
+        "${",
+        "é",
+        "\u{0}",
+        "\r\n",
+        "# c\n",
+        "json = { a = [1, {b = \"${X}\"}] }\n",
+    ];
+
+    fn toml_ish() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::collection::vec(proptest::sample::select(PIECES), 0..40)
+                .prop_map(|v| v.concat()),
+            any::<String>(),
+        ]
+    }
+
+    /// Whether a diagnostic's position lies within `src` (line 1-based,
+    /// column at most one past the line's last character).
+    fn within(src: &str, d: &Diagnostic) -> bool {
+        let lines: Vec<&str> = src.split('\n').collect();
+        d.line >= 1
+            && d.line <= lines.len()
+            && d.column >= 1
+            && d.column <= lines[d.line - 1].chars().count() + 1
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text: no panic, and every error carries a position inside it.
+        #[test]
+        fn errors_carry_positions_within_the_input(src in toml_ish()) {
+            if let Err(diags) = parse(&src) {
+                prop_assert!(!diags.is_empty());
+                for d in &diags {
+                    prop_assert!(within(&src, d), "{} outside {:?}", d, src);
+                    prop_assert!(!d.message.contains("Missing("), "{}", d);
+                }
+            }
+        }
+
+        /// Any bytes: text that is not UTF-8 is an error at its first bad byte.
+        #[test]
+        fn bytes_decode_or_point_at_the_bad_one(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200)
+        ) {
+            match decode(Path::new("r.toml"), &bytes) {
+                Ok(src) => prop_assert_eq!(src.as_bytes(), &bytes[..]),
+                Err(d) => {
+                    let good = std::str::from_utf8(&bytes[..std::str::from_utf8(&bytes).unwrap_err().valid_up_to()]).unwrap();
+                    prop_assert!(within(good, &d), "{} outside {:?}", d, good);
+                }
+            }
+        }
+    }
+}

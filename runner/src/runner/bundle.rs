@@ -80,7 +80,7 @@ pub(crate) fn render_entry(e: &JournalEntry, started_ms: u64, mine: bool) -> Vec
         e.path,
         e.query
             .as_deref()
-            .map(|q| format!("?{q}"))
+            .map(|q| format!("?{}", contract::redact::query(q)))
             .unwrap_or_default()
     );
     line.push_str(&format!(" org={}", e.org.as_deref().unwrap_or("-")));

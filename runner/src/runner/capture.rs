@@ -21,7 +21,7 @@ pub(crate) fn capture(
                 checks.push(Check::fail(
                     format!("capture {var}"),
                     "a JSON path",
-                    format!("{e:?}"),
+                    e.to_string(),
                 ));
                 continue;
             }
@@ -38,7 +38,7 @@ pub(crate) fn capture(
             checks.push(Check::fail(
                 label,
                 "a JSON body",
-                format!("not JSON: {}", resp.snippet(120)),
+                format!("not JSON: {}", resp.snippet(120, &scope.secrets())),
             ));
             continue;
         };

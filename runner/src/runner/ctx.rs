@@ -3,10 +3,12 @@
 //! rerun command of its executions.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::PoisonError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::mask::Secrets;
 use super::preflight;
 use super::stub::StubClient;
 use super::vars::Resolver;
@@ -23,6 +25,9 @@ pub(crate) struct Ctx {
     stub_checks: Mutex<HashMap<String, Result<(), String>>>,
     /// `replays run …` for this run's folder and env file.
     rerun: String,
+    /// Every secret value the run has seen so far: the variables' and each
+    /// replay's `[vars]` and captures.
+    secrets: std::sync::Mutex<Secrets>,
 }
 
 /// Either half of the run lock, held (never read) until the replay ends.
@@ -44,7 +49,9 @@ impl Ctx {
         step_timeout: Duration,
         rerun: String,
     ) -> Ctx {
+        let secrets = std::sync::Mutex::new(resolver.secrets().clone());
         Ctx {
+            secrets,
             client,
             resolver,
             replay_timeout,
@@ -83,6 +90,22 @@ impl Ctx {
         } else {
             Guard::Shared(self.lock.read().await)
         }
+    }
+
+    /// Add secret values a replay knows (its `[vars]`, its captures).
+    pub(crate) fn learn(&self, more: &Secrets) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(more);
+    }
+
+    /// The secret values known to the run so far.
+    pub(crate) fn secrets(&self) -> Secrets {
+        self.secrets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Version preflight of a stub, once per base URL per run.

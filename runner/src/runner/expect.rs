@@ -8,6 +8,7 @@ use crate::format::template::Expand;
 use crate::report::Check;
 use crate::shape::contract_diff;
 
+use super::mask::{self, Secrets};
 use super::request::Response;
 use super::vars::Scope;
 
@@ -17,6 +18,8 @@ pub(crate) fn check_response(
     resp: &Response,
     scope: &Scope<'_>,
 ) -> Result<Vec<Check>, Expand> {
+    let secrets = scope.secrets();
+    let secrets = &secrets;
     let mut out = Vec::new();
     if let Some(st) = &e.status {
         let want = st.get_ref();
@@ -26,7 +29,7 @@ pub(crate) fn check_response(
         } else {
             out.push(
                 Check::fail(label, want.to_string(), resp.status.to_string())
-                    .with_details(vec![format!("body:     {}", resp.snippet(300))]),
+                    .with_details(vec![format!("body:     {}", resp.snippet(300, secrets))]),
             );
         }
     }
@@ -39,18 +42,22 @@ pub(crate) fn check_response(
         if resp.text.contains(&text) {
             out.push(Check::pass(label));
         } else {
-            out.push(Check::fail(label, format!("{text:?}"), resp.snippet(300)));
+            out.push(Check::fail(
+                label,
+                format!("{text:?}"),
+                resp.snippet(300, secrets),
+            ));
         }
     }
     // An unknown schema name never gets here: `check` rejects the file.
     if let Some(Ok(schema)) = e.schema.as_ref().map(|s| &s.get_ref().parsed) {
-        out.push(check_schema(*schema, resp));
+        out.push(check_schema(*schema, resp, secrets));
     }
     for j in &e.json {
         let j = j.get_ref();
         let because = j.because.as_deref().map(|b| expand_because(b, scope));
         out.extend(
-            check_json(j, resp, scope)?
+            check_json(j, resp, scope, secrets)?
                 .into_iter()
                 .map(|c| c.with_because(because.clone())),
         );
@@ -63,13 +70,13 @@ pub(crate) fn expand_because(text: &str, scope: &Scope<'_>) -> String {
     scope.expand(text).unwrap_or_else(|_| text.to_string())
 }
 
-fn check_schema(name: contract::SchemaId, resp: &Response) -> Check {
+fn check_schema(name: contract::SchemaId, resp: &Response, secrets: &Secrets) -> Check {
     let label = format!("body matches contract schema {name}");
     let Some(body) = &resp.json else {
         return Check::fail(
             label,
             format!("a JSON body valid against {name}"),
-            format!("not JSON: {}", resp.snippet(200)),
+            format!("not JSON: {}", resp.snippet(200, secrets)),
         );
     };
     match contract_diff(name, body) {
@@ -81,7 +88,7 @@ fn check_schema(name: contract::SchemaId, resp: &Response) -> Check {
                 details.push("shape diff (contract → actual):".to_string());
                 details.extend(diffs.iter().map(|d| format!("  {d}")));
             }
-            details.push(format!("body:     {}", resp.snippet(300)));
+            details.push(format!("body:     {}", resp.snippet(300, secrets)));
             Check::fail(
                 label,
                 format!("a body valid against {name}"),
@@ -104,12 +111,23 @@ fn check_header(
     scope: &Scope<'_>,
 ) -> Result<Check, Expand> {
     let values = resp.header(name);
+    let secret = contract::redact::is_secret_name(name);
     let actual = if values.is_empty() {
         "absent".to_string()
+    } else if secret {
+        contract::redact::REDACTED.to_string()
     } else {
         values.join(", ")
     };
     let lname = name.to_ascii_lowercase();
+    // What a secret header is compared with is not shown either.
+    let shown = |want: String| {
+        if secret {
+            contract::redact::REDACTED.to_string()
+        } else {
+            want
+        }
+    };
     if let Some(exists) = m.exists {
         let label = if exists {
             format!("header {lname} is present")
@@ -129,8 +147,10 @@ fn check_header(
     }
     if let Some(want) = &m.equals {
         let want = scope.expand(want)?;
+        let ok = values.contains(&want.as_str());
+        let want = shown(want);
         let label = format!("header {lname} = {want:?}");
-        return Ok(if values.contains(&want.as_str()) {
+        return Ok(if ok {
             Check::pass(label)
         } else {
             Check::fail(label, format!("{want:?}"), actual)
@@ -138,8 +158,10 @@ fn check_header(
     }
     if let Some(want) = &m.contains {
         let want = scope.expand(want)?;
+        let ok = values.iter().any(|v| v.contains(&want));
+        let want = shown(want);
         let label = format!("header {lname} contains {want:?}");
-        return Ok(if values.iter().any(|v| v.contains(&want)) {
+        return Ok(if ok {
             Check::pass(label)
         } else {
             Check::fail(label, format!("contains {want:?}"), actual)
@@ -157,13 +179,15 @@ fn check_header(
     Ok(Check::pass(format!("header {lname}")))
 }
 
-/// Compact JSON for messages.
-pub(crate) fn show(v: &Value) -> String {
-    let s = v.to_string();
+/// Compact JSON for messages: redacted and its secret values masked, then
+/// cut to 200 characters.
+pub(crate) fn show(v: &Value, secrets: &Secrets) -> String {
+    let text = mask::json(v).to_string();
+    let s = secrets.mask(&text);
     if s.chars().count() > 200 {
         format!("{}…", s.chars().take(200).collect::<String>())
     } else {
-        s
+        s.into_owned()
     }
 }
 
@@ -195,7 +219,12 @@ fn expected_value(v: &toml::Value, scope: &Scope<'_>) -> Result<Value, Expand> {
     scope.expand_json(&serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
-fn check_json(j: &JsonExpect, resp: &Response, scope: &Scope<'_>) -> Result<Vec<Check>, Expand> {
+fn check_json(
+    j: &JsonExpect,
+    resp: &Response,
+    scope: &Scope<'_>,
+    secrets: &Secrets,
+) -> Result<Vec<Check>, Expand> {
     let expanded = scope.expand(j.path.get_ref())?;
     let path = &expanded;
     let mut out = Vec::new();
@@ -215,7 +244,17 @@ fn check_json(j: &JsonExpect, resp: &Response, scope: &Scope<'_>) -> Result<Vec<
         if resp.json.is_some() {
             "missing".to_string()
         } else {
-            format!("body is not JSON: {}", resp.snippet(120))
+            format!("body is not JSON: {}", resp.snippet(120, secrets))
+        }
+    };
+    // Under a secret key neither the value nor what it is compared with
+    // is shown.
+    let secret_path = jp.is_secret();
+    let show = |v: &Value| {
+        if secret_path {
+            contract::redact::REDACTED.to_string()
+        } else {
+            show(v, secrets)
         }
     };
     if let Some(exists) = j.exists {
@@ -329,11 +368,13 @@ mod tests {
     use crate::runner::vars::{EnvFile, Resolver};
 
     fn resp(status: u16, body: &str) -> Response {
+        let json: Option<Value> = serde_json::from_str(body).ok();
         Response {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             text: body.into(),
-            json: serde_json::from_str(body).ok(),
+            shown: mask::body(body, json.as_ref()),
+            json,
         }
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod capture;
 pub(crate) mod ctx;
 pub(crate) mod execution;
 pub(crate) mod expect;
+pub(crate) mod mask;
 pub(crate) mod poll;
 pub(crate) mod preflight;
 pub(crate) mod replay;
@@ -28,6 +29,7 @@ use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
 
 use self::ctx::{shell_quote, Ctx};
+use self::mask::Secrets;
 use self::vars::{EnvFile, Resolver, VarsError};
 
 /// Default per-replay timeout.
@@ -120,10 +122,10 @@ pub enum RunError {
 pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
     let all = format::load_dir(&opts.dir)?;
     if all.is_empty() {
-        return Err(RunError::NothingToRun(format!(
-            "no replay files (*.toml, *.sh) in {}",
-            opts.dir.display()
-        )));
+        // The same message as `check`'s.
+        return Err(RunError::NothingToRun(
+            LoadError::Empty(opts.dir.clone()).to_string(),
+        ));
     }
     let selected: Vec<Replay> = match &opts.filter {
         Some(f) => all
@@ -205,13 +207,16 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
                     Some("not run: --fail-fast stopped the run after a failure".to_string());
                 rep
             } else {
-                run_one(&ctx, &r, ctx.replay_id(i + 1)).await
+                let mut rep = run_one(&ctx, &r, ctx.replay_id(i + 1)).await;
+                ctx.secrets().report(&mut rep);
+                rep
             };
             if fail_fast && report.outcome.is_failure() {
                 stop.store(true, Ordering::SeqCst);
             }
             if print {
                 let text = render_replay(&report, &style);
+                let text = ctx.secrets().mask(&text).into_owned();
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
@@ -233,22 +238,43 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
         }
     }
     reports.sort_by_key(|(i, _)| *i);
-    let summary = Summary {
+    let mut summary = Summary {
         replays: reports.into_iter().map(|(_, r)| r).collect(),
         duration: started.elapsed(),
     };
-    end_run(opts, &summary)?;
+    // Once more with every secret of the run: one captured by a later
+    // replay may have shown up in an earlier one.
+    let secrets = ctx.secrets();
+    secrets.summary(&mut summary);
+    finish_run(opts, &summary, &secrets)?;
     Ok(summary)
 }
 
 /// The end of every run: the summary on stdout (unless `print` is off),
-/// then the reports.
+/// then the reports, every text in them masked with the secret values of
+/// the run's variables.
 pub fn end_run(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+    let process_env = opts
+        .process_env
+        .clone()
+        .unwrap_or_else(|| std::env::vars().collect());
+    // A caller's own summary (the gate's, when nothing could run): the
+    // variables as far as they can be read; an unreadable env file was
+    // reported already.
+    let secrets = Resolver::load(&opts.env_file, &opts.vars, process_env)
+        .map(|r| r.secrets().clone())
+        .unwrap_or_default();
+    let mut summary = summary.clone();
+    secrets.summary(&mut summary);
+    finish_run(opts, &summary, &secrets)
+}
+
+fn finish_run(opts: &RunOptions, summary: &Summary, secrets: &Secrets) -> Result<(), RunError> {
     if opts.print {
-        print!("{}", render_summary(summary));
+        print!("{}", secrets.mask(&render_summary(summary)));
         let _ = std::io::stdout().flush();
     }
-    write_reports(opts, summary)
+    write_reports(opts, summary, secrets)
 }
 
 fn kind_label(r: &Replay) -> &'static str {
@@ -302,8 +328,10 @@ fn rerun_command(opts: &RunOptions) -> String {
     rerun
 }
 
-/// Write the `--junit` / `--json` reports of a run.
-fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
+/// Write the `--junit` / `--json` reports of a run. The summary's texts
+/// are masked already; the JSON document is masked once more string by
+/// string (so it stays valid JSON whatever a secret looks like).
+fn write_reports(opts: &RunOptions, summary: &Summary, secrets: &Secrets) -> Result<(), RunError> {
     let write = |path: &PathBuf, content: Result<String, String>| -> Result<(), RunError> {
         let content = content.map_err(|reason| RunError::Report {
             path: path.clone(),
@@ -328,10 +356,13 @@ fn write_reports(opts: &RunOptions, summary: &Summary) -> Result<(), RunError> {
         )?;
     }
     if let Some(p) = &opts.json {
-        write(
-            p,
-            crate::report::json::to_json(summary).map_err(|e| e.to_string()),
-        )?;
+        let doc = crate::report::json::to_json(summary)
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text))
+            .and_then(|mut v| {
+                secrets.json(&mut v);
+                serde_json::to_string_pretty(&v)
+            });
+        write(p, doc.map_err(|e| e.to_string()))?;
     }
     Ok(())
 }
@@ -409,6 +440,52 @@ expect.status = 200
         assert!(a.bundle.is_some());
         assert_eq!(s.replays[1].outcome, Outcome::Pass);
         assert_eq!(s.exit_code(), 1);
+        stub.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_summary_holds_no_secret() {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("s.toml"),
+            r#"name = "leaky"
+[vars]
+LOCAL_SECRET = "local-s3cret"
+[[step]]
+request = { method = "POST", url = "${CP_STUB_BASE}/cp/tenants/config?q=${RUN_TOKEN}", headers = { X-Echo = "${LOCAL_SECRET}" }, json = { env = { ADMIN_TOKEN = "literal-s3cret" }, plain = "${RUN_TOKEN}" } }
+expect.status = 599
+"#,
+        )
+        .unwrap();
+        let s = run(&RunOptions {
+            dir: dir.path().to_path_buf(),
+            env_file: EnvFile::Disabled,
+            process_env: Some(BTreeMap::from([
+                ("CP_STUB_BASE".to_string(), stub.base_url()),
+                ("RUN_TOKEN".to_string(), "run-s3cret".to_string()),
+            ])),
+            print: false,
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.replays[0].outcome, Outcome::Fail);
+        let text = format!(
+            "{}{}{}",
+            render_replay(&s.replays[0], &Style::default()),
+            crate::report::json::to_json(&s).unwrap(),
+            crate::report::junit::to_junit(&s).unwrap()
+        );
+        for secret in ["run-s3cret", "local-s3cret", "literal-s3cret"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("reproduce: curl"), "{text}");
         stub.shutdown().await;
     }
 

@@ -49,14 +49,10 @@ pub(crate) struct StepEnv<'a> {
 }
 
 fn expand_error(name: &str, e: Expand) -> StepRun {
-    let msg = match e {
-        Expand::Missing(v) => format!("`${{{v}}}` has no value (not captured, not set)"),
-        Expand::Syntax(s) => s,
-    };
     StepRun {
         report: StepReport {
             name: name.to_string(),
-            error: Some(msg),
+            error: Some(e.to_string()),
             ..StepReport::default()
         },
         request: None,
@@ -104,17 +100,20 @@ pub(crate) async fn run_step(
                 Err(e) => return expand_error(name, e),
             };
             report.method = Some(p.method.clone());
-            report.url = Some(p.url.clone());
+            report.url = Some(contract::redact::url(&p.url).into_owned());
             match send(&env.ctx.client, &p, env.replay_id).await {
                 Ok(resp) => {
                     report.status = Some(resp.status);
+                    // Captured first (no expectation of a step may use its own
+                    // captures, `check` says so), so a secret-named capture
+                    // is masked in this step's messages too.
+                    let captured = super::capture::capture(&step.capture, &resp, scope);
+                    env.ctx.learn(&scope.secrets());
                     match check_response(&step.expect, &resp, scope) {
                         Ok(c) => report.checks = c,
                         Err(e) => return expand_error(name, e),
                     }
-                    report
-                        .checks
-                        .extend(super::capture::capture(&step.capture, &resp, scope));
+                    report.checks.extend(captured);
                 }
                 Err(SendError::Timeout(t)) if t < step_timeout => {
                     report.error = Some(format!(
@@ -208,7 +207,7 @@ async fn counter_checks(
             Some(o) => Some(
                 scope
                     .expand(o)
-                    .map_err(|e| format!("org of counter {}: {e:?}", ce.counter.get_ref()))?,
+                    .map_err(|e| format!("org of counter {}: {e}", ce.counter.get_ref()))?,
             ),
             None => None,
         };

@@ -25,12 +25,15 @@ pub(crate) async fn run_toml(
     // Preflight: variables.
     let mut errors = missing_vars(&t.requires, &scope, &ctx.resolver);
     if errors.is_empty() {
-        for (k, v) in &t.doc.vars {
+        // In file order: a [vars] value may use the ones above it.
+        for k in &t.var_order {
+            let Some(v) = t.doc.vars.get(k) else { continue };
             if let Err(e) = scope.set_local(k, v.get_ref()) {
-                errors.push(format!("[vars] {k}: {e:?}"));
+                errors.push(format!("[vars] {k}: {e}"));
             }
         }
     }
+    ctx.learn(&scope.secrets());
     if !errors.is_empty() {
         report.outcome = Outcome::Error;
         report.errors = errors;
@@ -55,7 +58,7 @@ pub(crate) async fn run_toml(
             }
             Err(e) => {
                 report.outcome = Outcome::Error;
-                report.errors = vec![format!("stub = {template:?}: {e:?}")];
+                report.errors = vec![format!("stub = \"{template}\": {e}")];
                 return report;
             }
         }

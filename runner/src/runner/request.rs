@@ -6,18 +6,12 @@ use serde_json::Value;
 
 use crate::format::model::Request;
 use crate::format::template::Expand;
+use crate::runner::mask::{self, Secrets};
 use crate::runner::vars::Scope;
 
 /// Header every request of the runner carries, so the stub's journal can
 /// tell which replay execution sent what.
 pub(crate) const REPLAY_ID_HEADER: &str = "x-replay-id";
-
-/// Header names whose values never appear in clear in output.
-pub(crate) fn is_secret_header(name: &str) -> bool {
-    contract::admin::REDACTED_HEADERS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
-}
 
 /// A request with every template expanded.
 #[derive(Debug, Clone)]
@@ -47,8 +41,8 @@ pub(crate) fn prepare(
     let mut headers = Vec::new();
     let mut header_templates = Vec::new();
     for (k, v) in &req.headers {
-        headers.push((k.clone(), scope.expand(v)?));
-        header_templates.push((k.clone(), v.clone()));
+        headers.push((k.get_ref().clone(), scope.expand(v.get_ref())?));
+        header_templates.push((k.get_ref().clone(), v.get_ref().clone()));
     }
     let json = match &req.json {
         Some(j) => {
@@ -86,6 +80,8 @@ pub(crate) struct Response {
     pub(crate) text: String,
     /// Body as JSON, when it parses.
     pub(crate) json: Option<Value>,
+    /// The body as it may be shown: `text` with the redaction rule applied.
+    pub(crate) shown: String,
 }
 
 impl Response {
@@ -98,9 +94,10 @@ impl Response {
             .collect()
     }
 
-    /// The body, cut to `max` characters for messages.
-    pub(crate) fn snippet(&self, max: usize) -> String {
-        snippet(&self.text, max)
+    /// The body for messages: redacted, its secret values masked, then
+    /// cut to `max` characters.
+    pub(crate) fn snippet(&self, max: usize, secrets: &Secrets) -> String {
+        snippet(&secrets.mask(&self.shown), max)
     }
 }
 
@@ -128,7 +125,7 @@ pub enum SendError {
         reason: String,
     },
     /// No full answer within the timeout.
-    #[error("no answer within {0:?}")]
+    #[error("no answer within {}", crate::format::duration::format_duration(*.0))]
     Timeout(Duration),
     /// Connection closed, bad HTTP, bad URL.
     #[error("no answer: {0}")]
@@ -147,7 +144,20 @@ pub(crate) async fn send(
         .request(method, &p.url)
         .header(REPLAY_ID_HEADER, replay_id);
     for (k, v) in &p.headers {
-        rb = rb.header(k.as_str(), v.as_str());
+        // `check` rejects bad names and values as written; a variable's
+        // value can still bring a CR or LF.
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            SendError::Transport(format!(
+                "header name `{}` is not an HTTP header name",
+                k.escape_debug()
+            ))
+        })?;
+        let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
+            SendError::Transport(format!(
+                "the value of header `{k}` (after expanding its variables) holds a CR, LF or another control character; a header value is one line of text"
+            ))
+        })?;
+        rb = rb.header(name, value);
     }
     if let Some(j) = &p.json {
         rb = rb.json(j);
@@ -174,16 +184,19 @@ pub(crate) async fn send(
         .await
         .map_err(|_| SendError::Timeout(p.timeout))??;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_slice(&bytes).ok();
+    let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let shown = mask::body(&text, json.as_ref());
     Ok(Response {
         status,
         headers,
         text,
         json,
+        shown,
     })
 }
 
-/// Sort a reqwest error into unreachable / transport.
+/// Sort a reqwest error into unreachable / transport. URLs in it are
+/// redacted by `contract::redact` (a `?token=` never reaches a message).
 pub fn classify(e: &reqwest::Error, url: &str) -> SendError {
     let mut reason = e.to_string();
     let mut src = std::error::Error::source(e);
@@ -191,18 +204,29 @@ pub fn classify(e: &reqwest::Error, url: &str) -> SendError {
         reason = format!("{reason}: {s}");
         src = s.source();
     }
+    // reqwest prints the URL as it parsed it, which may differ from `url`.
+    for raw in [Some(url.to_string()), e.url().map(|u| u.to_string())]
+        .into_iter()
+        .flatten()
+    {
+        reason = reason.replace(&raw, &contract::redact::url(&raw));
+    }
+    let reason = contract::redact::url(&reason).into_owned();
+    let url = contract::redact::url(url).into_owned();
+    // The innermost cause says it best ("Connection refused (os error
+    // 111)", "relative URL without a base"), not reqwest's "builder error".
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(s) = inner.source() {
+        inner = s;
+    }
+    let innermost = contract::redact::url(&inner.to_string()).into_owned();
     if e.is_connect() {
-        // The innermost cause says it best ("Connection refused (os error 111)").
-        let mut inner: &dyn std::error::Error = e;
-        while let Some(s) = inner.source() {
-            inner = s;
-        }
         SendError::Unreachable {
-            url: url.to_string(),
-            reason: inner.to_string(),
+            url,
+            reason: innermost,
         }
     } else if e.is_builder() {
-        SendError::Transport(format!("bad request to {url}: {reason}"))
+        SendError::Transport(format!("bad request to {url}: {innermost}"))
     } else {
         SendError::Transport(reason)
     }
@@ -221,9 +245,27 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
 
 // The curl line always single-quotes URLs, headers and bodies (a URL with
 // `?a=1&b=2` pastes safely); `shlex::try_quote` leaves plain words bare,
-// which would change every printed reproduce line, so this stays.
+// which would change every printed reproduce line, so this stays. A word
+// with a control character (a CR or LF from a variable) is written as
+// `$'...'` with escapes, so the line stays one line.
 fn sq(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    if !s.chars().any(char::is_control) {
+        return format!("'{}'", s.replace('\'', r"'\''"));
+    }
+    let mut o = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str(r"\\"),
+            '\'' => o.push_str(r"\'"),
+            '\n' => o.push_str(r"\n"),
+            '\r' => o.push_str(r"\r"),
+            '\t' => o.push_str(r"\t"),
+            c if c.is_control() => o.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => o.push(c),
+        }
+    }
+    o.push('\'');
+    o
 }
 
 fn dq(s: &str) -> String {
@@ -238,23 +280,24 @@ fn dq(s: &str) -> String {
     o
 }
 
-/// A `curl` command that sends the same request. Secret headers are written
-/// with their `${VAR}` templates (set them from the env file first), never
-/// with their values.
+/// A `curl` command that sends the same request, with the redaction rule
+/// applied: secret headers are written with their `${VAR}` templates (set
+/// them from the env file first) or masked, never with their values; secret
+/// query values and JSON keys are masked.
 pub(crate) fn curl_line(p: &Prepared) -> String {
     let mut parts = vec!["curl -sS -i".to_string()];
     if p.method != "GET" || p.json.is_some() || p.body.is_some() {
         parts.push(format!("-X {}", p.method));
     }
-    parts.push(sq(&p.url));
+    parts.push(sq(&contract::redact::url(&p.url)));
     for ((k, v), (_, tpl)) in p.headers.iter().zip(&p.header_templates) {
-        if is_secret_header(k) {
-            if tpl.contains("${") {
+        if contract::redact::is_secret_name(k) {
+            if tpl.contains("${") && !tpl.chars().any(char::is_control) {
                 parts.push(format!("-H {}", dq(&format!("{k}: {tpl}"))));
             } else {
                 parts.push(format!(
                     "-H {}",
-                    sq(&format!("{k}: {}", contract::admin::REDACTED))
+                    sq(&format!("{k}: {}", contract::redact::REDACTED))
                 ));
             }
         } else {
@@ -269,9 +312,13 @@ pub(crate) fn curl_line(p: &Prepared) -> String {
         {
             parts.push("-H 'content-type: application/json'".to_string());
         }
-        parts.push(format!("--data-raw {}", sq(&j.to_string())));
+        parts.push(format!("--data-raw {}", sq(&mask::json(j).to_string())));
     } else if let Some(b) = &p.body {
-        parts.push(format!("--data-raw {}", sq(b)));
+        let parsed: Option<Value> = serde_json::from_str(b).ok();
+        parts.push(format!(
+            "--data-raw {}",
+            sq(&mask::body(b, parsed.as_ref()))
+        ));
     }
     parts.join(" ")
 }
@@ -311,5 +358,91 @@ mod tests {
         assert!(c.contains("-H 'content-type: application/json'"), "{c}");
         assert!(c.contains(r#"--data-raw '{"name":"it'\''s"}'"#), "{c}");
         assert!(c.starts_with("curl -sS -i -X POST 'http://127.0.0.1:9/cp/x'"));
+    }
+
+    fn prepared(url: &str, headers: &[(&str, &str)], json: Option<Value>) -> Prepared {
+        let pairs: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Prepared {
+            method: "POST".into(),
+            url: url.into(),
+            headers: pairs.clone(),
+            header_templates: pairs,
+            json,
+            body: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn curl_applies_the_rule_to_queries_headers_and_json() {
+        let p = prepared(
+            "http://u:pw-1@127.0.0.1:9/cp/x?token=q-secret&tier=1",
+            &[("X-Api-Key", "k-secret"), ("X-Note", "a\r\nb")],
+            Some(
+                json!({"env": {"ADMIN_TOKEN": "j-secret", "TIER": "1"}, "idempotency_key": "cpprov-1"}),
+            ),
+        );
+        let c = curl_line(&p);
+        for secret in ["pw-1", "q-secret", "k-secret", "j-secret"] {
+            assert!(!c.contains(secret), "{secret} in {c}");
+        }
+        assert!(
+            c.contains("'http://u:<redacted>@127.0.0.1:9/cp/x?token=<redacted>&tier=1'"),
+            "{c}"
+        );
+        assert!(c.contains("-H 'X-Api-Key: <redacted>'"), "{c}");
+        assert!(c.contains(r#""idempotency_key":"cpprov-1""#), "{c}");
+        // A control character stays escaped: the line stays one line.
+        assert!(c.contains(r"-H $'X-Note: a\r\nb'"), "{c}");
+        assert!(!c.contains('\n') && !c.contains('\r'), "{c}");
+    }
+
+    #[tokio::test]
+    async fn a_crlf_from_a_variable_fails_the_step_naming_the_header() {
+        let client = client().unwrap();
+        let p = prepared(
+            "http://127.0.0.1:9/",
+            &[("X-Note", "s3cr3t\r\nX-Injected: 1")],
+            None,
+        );
+        let e = send(&client, &p, "rp-1").await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("header `X-Note`") && msg.contains("CR, LF"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("s3cr3t") && !msg.contains("builder error"),
+            "{msg}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_never_show_a_secret_query() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = dead.local_addr().unwrap();
+        drop(dead);
+        let client = client().unwrap();
+        let p = prepared(&format!("http://{addr}/x?token=q-secret"), &[], None);
+        let e = send(&client, &p, "rp-1").await.unwrap_err();
+        assert!(matches!(e, SendError::Unreachable { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            !msg.contains("q-secret") && msg.contains("token=<redacted>"),
+            "{msg}"
+        );
+        let p = prepared("http://exa mple/?token=q-secret", &[], None);
+        let msg = send(&client, &p, "rp-1").await.unwrap_err().to_string();
+        assert!(
+            !msg.contains("q-secret") && !msg.contains("builder error"),
+            "{msg}"
+        );
+        assert!(
+            msg.starts_with("no answer: bad request to http://exa mple/?token=<redacted>: "),
+            "{msg}"
+        );
     }
 }

@@ -107,7 +107,14 @@ pub(crate) async fn run_shell(
                     Outcome::Fail
                 }
             };
-            exec.report.output = Some(text);
+            // The rule on each line (a `curl ...?token=` echoed by the
+            // script); secret values are masked with the whole report.
+            let shown: Vec<String> = text
+                .lines()
+                .map(|l| contract::redact::url(l).into_owned())
+                .collect();
+            exec.report.output =
+                Some(shown.join("\n") + if text.ends_with('\n') { "\n" } else { "" });
         }
         Ok(Err(e)) => {
             exec.report.outcome = Outcome::Error;

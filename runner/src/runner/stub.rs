@@ -47,7 +47,14 @@ impl StubClient {
                 return Err(format!(
                     "GET {url} answered {}: {}",
                     status.as_u16(),
-                    super::request::snippet(&String::from_utf8_lossy(&bytes), 200)
+                    // Redacted before it is cut.
+                    super::request::snippet(
+                        &super::mask::body(
+                            &String::from_utf8_lossy(&bytes),
+                            serde_json::from_slice(&bytes).ok().as_ref()
+                        ),
+                        200
+                    )
                 ));
             }
             serde_json::from_slice(&bytes).map_err(|e| {
@@ -103,9 +110,12 @@ impl StubClient {
                 VersionError::Bad(format!("its answer is not a version document ({e})"))
             })
         };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| VersionError::Unreachable(format!("no answer within {timeout:?}")))?
+        tokio::time::timeout(timeout, fut).await.map_err(|_| {
+            VersionError::Unreachable(format!(
+                "no answer within {}",
+                crate::format::duration::format_duration(timeout)
+            ))
+        })?
     }
 }
 

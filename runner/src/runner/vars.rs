@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::format::template::{self, Expand};
 
+use super::mask::Secrets;
+
 /// The default env file, written by `seed`.
 pub(crate) const DEFAULT_ENV_FILE: &str = contract::defaults::SEED_ENV_FILE;
 
@@ -81,15 +83,21 @@ pub enum VarsError {
     BadFlag(String),
 }
 
-/// The run-wide variable sources.
-#[derive(Debug, Clone, Default)]
+/// The run-wide variable sources. Its `Debug` masks secret-named values.
+#[derive(Clone, Default, educe::Educe)]
+#[educe(Debug)]
 pub struct Resolver {
+    #[educe(Debug(method(contract::redact::debug_env)))]
     flags: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     env: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     file: BTreeMap<String, String>,
     file_path: Option<PathBuf>,
     /// The env file name used in messages (even when absent).
     file_label: String,
+    /// Values of the secret-named variables of every source.
+    secrets: Secrets,
 }
 
 impl Resolver {
@@ -112,14 +120,25 @@ impl Resolver {
                 file_path = Some(p.clone());
             }
         }
+        let flags: BTreeMap<String, String> = flags.iter().cloned().collect();
+        let mut secrets = Secrets::default();
+        for (k, v) in flags.iter().chain(&process_env).chain(&file) {
+            secrets.add(k, v);
+        }
         Ok(Resolver {
-            flags: flags.iter().cloned().collect(),
+            flags,
             env: process_env,
             file,
             file_path,
             file_label: path
                 .map_or_else(|| DEFAULT_ENV_FILE.to_string(), |p| p.display().to_string()),
+            secrets,
         })
+    }
+
+    /// The values of the secret-named variables of every source.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The env file actually read, if any.
@@ -197,26 +216,38 @@ pub fn parse_flags(raw: &[String]) -> Result<Vec<(String, String)>, VarsError> {
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, VarsError> {
     let iter = dotenvy::from_path_iter(path).map_err(|e| VarsError::EnvFile {
         path: path.to_path_buf(),
-        reason: describe_dotenv(&e),
+        reason: describe_dotenv(path, &e),
     })?;
     let mut out = BTreeMap::new();
     for item in iter {
         let (k, v) = item.map_err(|e| VarsError::EnvFile {
             path: path.to_path_buf(),
-            reason: describe_dotenv(&e),
+            reason: describe_dotenv(path, &e),
         })?;
         out.insert(k, v);
     }
     Ok(out)
 }
 
-fn describe_dotenv(e: &dotenvy::Error) -> String {
+/// Why an env file cannot be read. A line that does not parse is named by
+/// its number and its variable, never shown: it may hold a token.
+fn describe_dotenv(path: &Path, e: &dotenvy::Error) -> String {
     match e {
         dotenvy::Error::Io(io) => io.to_string(),
         dotenvy::Error::LineParse(line, idx) => {
-            format!("cannot parse line `{line}` at character {idx}")
+            let first = line.lines().next().unwrap_or_default();
+            let number = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.lines().position(|l| l == first))
+                .map_or_else(String::new, |i| format!(" {}", i + 1));
+            let name = first
+                .split_once('=')
+                .map(|(k, _)| k.trim().trim_start_matches("export ").trim())
+                .filter(|k| template::valid_name(k))
+                .map_or_else(String::new, |k| format!(" ({k}=…)"));
+            format!("cannot parse line{number}{name} at character {idx}")
         }
-        other => other.to_string(),
+        other => contract::redact::url(&other.to_string()).into_owned(),
     }
 }
 
@@ -231,13 +262,16 @@ pub fn display_value(name: &str, value: &str) -> String {
     }
 }
 
-/// The variables one replay execution sees.
-#[derive(Debug, Clone)]
+/// The variables one replay execution sees. Its `Debug` masks values.
+#[derive(Clone, educe::Educe)]
+#[educe(Debug)]
 pub(crate) struct Scope<'r> {
     resolver: &'r Resolver,
     builtins: BTreeMap<String, String>,
+    #[educe(Debug(method(contract::redact::debug_env)))]
     local: BTreeMap<String, String>,
     /// Captures keep their JSON value (a string reads as its text).
+    #[educe(Debug(method(contract::redact::debug_masked)))]
     captured: BTreeMap<String, serde_json::Value>,
 }
 
@@ -277,6 +311,22 @@ impl<'r> Scope<'r> {
             .or_else(|| self.builtins.get(name).cloned())
             .or_else(|| self.resolver.get(name).map(|(v, _)| v.to_string()))
             .or_else(|| self.local.get(name).cloned())
+    }
+
+    /// The secret values this scope knows: the run's, and those of its
+    /// secret-named `[vars]` and captures.
+    pub(crate) fn secrets(&self) -> Secrets {
+        let mut s = self.resolver.secrets().clone();
+        for (k, v) in &self.local {
+            s.add(k, v);
+        }
+        for (k, v) in &self.captured {
+            match v {
+                serde_json::Value::String(text) => s.add(k, text),
+                other => s.add(k, &other.to_string()),
+            };
+        }
+        s
     }
 
     /// Whether a variable has a non-empty value.
@@ -373,6 +423,18 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/x.env"));
         let r = Resolver::load(&EnvFile::Disabled, &[], BTreeMap::new()).unwrap();
         assert!(r.env_file().is_none());
+    }
+
+    #[test]
+    fn a_bad_env_file_line_is_named_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.env");
+        std::fs::write(&f, "A=1\nADMIN_TOKEN='s3cr3t-value\n").unwrap();
+        let e = Resolver::load(&EnvFile::Path(f), &[], BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("cannot parse line 2 (ADMIN_TOKEN=…)"), "{e}");
     }
 
     #[test]
