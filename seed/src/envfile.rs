@@ -147,6 +147,9 @@ pub(crate) fn write_atomic_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // A writer killed mid-write (kill -9) leaves its temp file, tokens
+    // inside: the next write removes it.
+    remove_stale_temps(path);
     let tmp = dir.join(format!(
         "{name}.{}-{:08x}.tmp",
         std::process::id(),
@@ -226,31 +229,86 @@ pub fn clean(path: &Path) -> Result<CleanOutcome, EnvFileError> {
             })
         }
     }
-    if let (Some(name), Some(dir)) = (path.file_name(), path.parent()) {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        let prefix = format!("{}.", name.to_string_lossy());
-        if let Ok(entries) = fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                let file = entry.file_name().to_string_lossy().into_owned();
-                if file.starts_with(&prefix)
-                    && file.ends_with(".tmp")
-                    && fs::remove_file(entry.path()).is_ok()
-                {
-                    outcome.temps_removed += 1;
-                }
-            }
+    for (temp, _) in leftover_temps(path) {
+        if fs::remove_file(temp).is_ok() {
+            outcome.temps_removed += 1;
         }
     }
     Ok(outcome)
 }
 
+/// The temp files (`<name>.<pid>-<rand>.tmp`) beside `path`, with the pid
+/// of the writer that made each one when the name carries it.
+fn leftover_temps(path: &Path) -> Vec<(PathBuf, Option<u32>)> {
+    let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let middle = file.strip_prefix(&prefix)?.strip_suffix(".tmp")?;
+            let pid = middle.split_once('-').and_then(|(pid, _)| pid.parse().ok());
+            Some((entry.path(), pid))
+        })
+        .collect()
+}
+
+/// Whether process `pid` is alive (Linux: `/proc/<pid>` exists). Elsewhere
+/// every writer counts as alive, so nothing but `seed clean` removes its file.
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Remove the temp files a killed writer left beside `path` (they hold the
+/// tokens): those whose writer is no longer alive. Best effort.
+fn remove_stale_temps(path: &Path) {
+    for (temp, pid) in leftover_temps(path) {
+        if pid.is_some_and(|pid| !alive(pid)) {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_removes_the_temp_files_of_dead_writers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".seed.env");
+        // A pid that has exited: a child we reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".seed.env.{dead}-0badf00d.tmp"));
+        let live = dir
+            .path()
+            .join(format!(".seed.env.{}-00c0ffee.tmp", std::process::id()));
+        let other = dir.path().join(".seed.env.notes");
+        for p in [&stale, &live, &other] {
+            fs::write(p, "ALPHA_ADMIN_TOKEN=secret\n").unwrap();
+        }
+        write_atomic_with(&path, "A=1\n", &|_| Ok(())).unwrap();
+        assert!(!stale.exists(), "the dead writer's temp file is gone");
+        assert!(live.exists(), "a live writer's temp file is left alone");
+        assert!(other.exists(), "only temp files are touched");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "A=1\n");
+    }
 
     /// Values that need quoting for one reason or another.
     const VALUES: &[&str] = &[
