@@ -207,3 +207,44 @@ fn cross_org<'p, 'e>(
                 .map(|e| (ws, e))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TenantTarget;
+    use crate::http::Tenant;
+    use serde_json::json;
+
+    fn entry(org: &str, path: &str, body: Option<Value>) -> JournalEntry {
+        serde_json::from_value(json!({
+            "seq": 1, "at_ms": 0, "method": "POST", "path": path, "org": org, "status": 201,
+            "duration_us": 0, "headers": {}, "auth": [], "violations": [], "body": body
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn d4_a_workspace_named_under_the_other_org_is_found() {
+        let (a, b) = (TenantTarget::alpha(), TenantTarget::beta());
+        let tenants = [Tenant::new("alpha", &a), Tenant::new("beta", &b)];
+        let pending = [
+            Pending::new(&tenants[0], "alpha-parent".into(), "wa".into()),
+            Pending::new(&tenants[1], "beta-parent".into(), "wb".into()),
+        ];
+        let own = [
+            entry(
+                "org-beta",
+                "/cp/workspaces/provision",
+                Some(json!({"workspace_id": "wb"})),
+            ),
+            entry("org-beta", "/cp/workspaces/wb/status", None),
+        ];
+        assert!(cross_org(&own, &pending, "org-beta").is_none());
+        let leaked = [entry("org-beta", "/cp/workspaces/wa/status", None)];
+        let (ws, e) = cross_org(&leaked, &pending, "org-beta").unwrap();
+        assert_eq!(
+            (ws.name.as_str(), e.path.as_str()),
+            ("alpha-parent", "/cp/workspaces/wa/status")
+        );
+    }
+}
