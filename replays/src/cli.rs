@@ -379,9 +379,7 @@ fn check(dir: &std::path::Path) -> u8 {
 
 fn gate(a: GateArgs) -> Result<u8, CliError> {
     let mut files = a.compose_files.into_iter();
-    let compose_file = files
-        .next()
-        .unwrap_or_else(|| PathBuf::from("compose.yml"));
+    let compose_file = files.next().unwrap_or_else(|| PathBuf::from("compose.yml"));
     let stack = match a.stack {
         StackKind::Embedded => StackChoice::Embedded(StackOptions {
             opaque_tenants: a.opaque_tenants,

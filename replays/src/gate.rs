@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use crate::evidence::{split, EVIDENCE_TAG};
 use crate::stack::{
-    identify, Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack,
-    StackError, StackIdentity, StackOptions,
+    identify, Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
+    StackIdentity, StackOptions,
 };
 use replay_runner::{
     human, render_replay, EnvFile, Outcome, ReplayReport, RunError, RunOptions, Style, Summary,

@@ -229,8 +229,9 @@ fn tail(text: &str, n: usize) -> String {
 fn secrets_key() -> Result<String, StackError> {
     use base64::Engine as _;
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StackError::Tool(format!("no OS randomness for SECRETS_ENCRYPTION_KEY: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| {
+        StackError::Tool(format!("no OS randomness for SECRETS_ENCRYPTION_KEY: {e}"))
+    })?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
@@ -294,7 +295,11 @@ impl ComposeStack {
             .arg(&self.opts.project)
             .env(
                 "TENANT_DOUBLE_NO_EVIDENCE",
-                if self.opts.opaque_tenants { "true" } else { "false" },
+                if self.opts.opaque_tenants {
+                    "true"
+                } else {
+                    "false"
+                },
             )
             .env("SECRETS_ENCRYPTION_KEY", &self.secrets_key)
             .env("CP_STUB_PORT", self.opts.stub_port.to_string())
