@@ -26,15 +26,17 @@ pub(crate) async fn create_all<'a>(
     http: &Http,
     tenants: &'a [Tenant<'a>],
     reporter: &Reporter,
+    config_missing: &[&str],
 ) -> Result<Vec<Pending<'a>>, SeedError> {
     let mut pending = Vec::new();
     for tenant in tenants {
         let parent_name = format!("{}-parent", tenant.label);
         let child_name = format!("{}-child", tenant.label);
         reporter.step(format!("creating {parent_name} on tenant {}", tenant.label));
-        let parent = create(http, tenant, &parent_name, 0, None).await?;
+        let missing = config_missing.contains(&tenant.label);
+        let parent = create(http, tenant, &parent_name, 0, None, missing).await?;
         reporter.step(format!("creating {child_name} on tenant {}", tenant.label));
-        let child = create(http, tenant, &child_name, 1, Some(&parent)).await?;
+        let child = create(http, tenant, &child_name, 1, Some(&parent), missing).await?;
         reporter.done(format!(
             "created {parent_name} ({parent}) and {child_name} ({child})"
         ));
@@ -52,6 +54,7 @@ async fn create(
     name: &str,
     tier: i64,
     parent: Option<&str>,
+    config_missing: bool,
 ) -> Result<String, SeedError> {
     let mut body = json!({"name": name, "tier": tier});
     if let Some(parent) = parent {
@@ -76,6 +79,13 @@ async fn create(
         let hint = match status {
             400 => format!("the tenant refused the request; check {} and the tenant's API", tenant.var("ORG_ID")),
             401 | 403 => format!("check {} (the tenant's ADMIN_TOKEN)", tenant.var("ADMIN_TOKEN")),
+            404 if config_missing => format!(
+                "the tenant answers 404 for another org or token, and the stub saw no boot config call from it under {}: the tenant's MOLECULE_ORG_ID is not {} (incident D4); set {} (and {}) to the tenant's MOLECULE_ORG_ID (and ADMIN_TOKEN), or fix the tenant's",
+                tenant.target.org_id,
+                tenant.target.org_id,
+                tenant.var("ORG_ID"),
+                tenant.var("ADMIN_TOKEN")
+            ),
             404 => format!(
                 "the tenant answers 404 for another org or token: check {} and {} match the tenant's MOLECULE_ORG_ID and ADMIN_TOKEN",
                 tenant.var("ORG_ID"),
@@ -300,7 +310,13 @@ pub(crate) async fn wait_provisioned(
                     tenant_url: ws.tenant.base.clone(),
                     stub: stub.to_string(),
                     detail,
-                    incident: "incident D4, or D2",
+                    // Provisioned by some CP, not this one: misrouted (D4);
+                    // never sent anywhere seen: misrouted or unwired (D2).
+                    incident: if done {
+                        "incident D4"
+                    } else {
+                        "incident D4, or D2"
+                    },
                 });
             }
         }

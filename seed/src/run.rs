@@ -51,7 +51,7 @@ pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
         .filter(|(_, c)| **c == ConfigCall::Missing)
         .map(|(t, _)| t.label)
         .collect();
-    let mut pending = create_all(&http, &tenants, &reporter).await?;
+    let mut pending = create_all(&http, &tenants, &reporter, &missing).await?;
     wait_provisioned(
         &http,
         config,
