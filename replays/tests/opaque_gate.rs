@@ -297,3 +297,40 @@ fn d4_provision_misrouted_to_another_stub() {
     );
     rt.block_on(other.shutdown());
 }
+
+/// D17: a provision the tenant keeps retrying (503 at every attempt, the
+/// real backoff) is bounded by seed's timeout, and the stub's side names
+/// the retried answers although the opaque tenant still shows
+/// `provisioning`.
+#[test]
+fn d17_a_retried_provision_is_bounded_and_named() {
+    let mut opts = opaque(StackOptions {
+        faults: vec![FaultSpec {
+            route: contract::RouteId::Provision.into(),
+            org: Some("org-alpha".into()),
+            status: Some(503),
+            ..FaultSpec::default()
+        }],
+        ..StackOptions::default()
+    });
+    opts.seed_timeout = Duration::from_secs(4);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(replays::gate(&opts)).unwrap();
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    red(
+        &g,
+        &[
+            "seed: workspace alpha-parent",
+            "is not provisioned after",
+            "(status provisioning)",
+            "provision call(s) under org-alpha with 503, 503",
+            "never 201",
+        ],
+    );
+}
