@@ -133,7 +133,7 @@ fn the_outcome_names_the_stack_and_what_was_left_out() {
     assert_eq!(g.left_out.len(), 5);
     assert!(g.left_out.iter().all(|n| n.starts_with("tenant-")));
     let stack = g.stack.expect("the stack's identity");
-    assert!(stack.stub.contains(&contract::fingerprint()), "{stack}");
+    assert!(stack.stub.contains(contract::fingerprint()), "{stack}");
     assert_eq!(stack.tenants.len(), 2);
     assert!(stack.tenants[0].1.contains("tenant-double"), "{stack}");
     assert!(g.logs.is_none(), "logs are collected on failure only");

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use test_support::{stack::*, *};
+use test_support::stack::*;
 
 async fn opaque(org: &str, token: &str, stub: &str) -> tenant_double::Tenant {
     tenant_double::start(tenant_double::Config {
