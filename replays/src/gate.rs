@@ -437,7 +437,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
             );
             rep.errors = vec![message.clone()];
             rep.duration = started.elapsed();
-            let s = Summary {
+            let mut s = Summary {
                 replays: vec![rep],
                 duration: started.elapsed(),
             };
@@ -450,6 +450,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 let _ = out.write_all(render_replay(&s.replays[0], &style).as_bytes());
                 let _ = out.flush();
             }
+            // The tenant side of the failure in the JUnit (system-out) and
+            // JSON reports too; stderr has it already, so not printed twice.
+            s.replays[0].output = logs.clone().filter(|t| !t.trim().is_empty());
             replay_runner::end_run(&opts.run, &s)?;
             (s, Some(message))
         }

@@ -139,10 +139,13 @@ fn the_outcome_names_the_stack_and_what_was_left_out() {
     assert!(g.logs.is_none(), "logs are collected on failure only");
 }
 
-/// D3: provision answered 200.
+/// D3: provision answered 200. The tenant side of it (its own log line)
+/// is in the outcome and in the JUnit report's system-out.
 #[test]
 fn d3_provision_answered_200() {
-    let g = run(StackOptions {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("junit.xml");
+    let mut opts = opaque(StackOptions {
         faults: vec![fault(
             contract::RouteId::Provision,
             200,
@@ -150,6 +153,16 @@ fn d3_provision_answered_200() {
         )],
         ..StackOptions::default()
     });
+    opts.run.junit = Some(junit.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(replays::gate(&opts)).unwrap();
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
     let failure = red(
         &g,
         &[
@@ -164,8 +177,21 @@ fn d3_provision_answered_200() {
         !failure.contains("fix the tenant's CP settings"),
         "{failure}"
     );
-    // The tenant side of it: its own log line.
     assert!(g.logs.unwrap().contains("provision failed (200)"));
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    let case = &report.test_suites[0].test_cases[0];
+    assert_eq!(case.name.as_str(), "gate:seed");
+    let out = case
+        .system_out
+        .as_ref()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    assert!(
+        out.contains("---- tenant alpha (") && out.contains("provision failed (200)"),
+        "{out}"
+    );
 }
 
 /// D3/D10: a 201 the client cannot decode (`state: 7`).
