@@ -166,9 +166,22 @@ struct GateArgs {
     /// failure; ./.seed.env with --keep-up].
     #[arg(long, env = "SEED_ENV_FILE")]
     seed_env_file: Option<PathBuf>,
-    /// compose: the compose file (its folder holds docker/build-images.sh).
-    #[arg(long, env = "GATE_COMPOSE_FILE", default_value = "compose.yml")]
-    compose_file: PathBuf,
+    /// compose: the compose file (its folder holds docker/build-images.sh);
+    /// repeat it for override files laid over it, e.g. --compose-file
+    /// compose.yml --compose-file compose.real-tenant.yml (env: comma-separated).
+    #[arg(
+        long = "compose-file",
+        env = "GATE_COMPOSE_FILE",
+        default_value = "compose.yml",
+        value_delimiter = ','
+    )]
+    compose_files: Vec<PathBuf>,
+    /// Run the tenants opaque, as the real tenant answers (embedded:
+    /// tenant-double --no-evidence; compose: TENANT_DOUBLE_NO_EVIDENCE=true),
+    /// and leave out the replays tagged `evidence`, naming them (interim,
+    /// until evidence steps can SKIP).
+    #[arg(long, env = "GATE_OPAQUE_TENANTS", value_parser = parse_env_bool)]
+    opaque_tenants: bool,
     /// compose: project name [cp-harness-gate-<pid>; cp-harness with --keep-up].
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
     project: Option<String>,
@@ -365,14 +378,21 @@ fn check(dir: &std::path::Path) -> u8 {
 }
 
 fn gate(a: GateArgs) -> Result<u8, CliError> {
+    let mut files = a.compose_files.into_iter();
+    let compose_file = files.next().unwrap_or_else(|| PathBuf::from("compose.yml"));
     let stack = match a.stack {
-        StackKind::Embedded => StackChoice::Embedded(StackOptions::default()),
+        StackKind::Embedded => StackChoice::Embedded(StackOptions {
+            opaque_tenants: a.opaque_tenants,
+            ..StackOptions::default()
+        }),
         StackKind::Compose => StackChoice::Compose(ComposeOptions {
             project: a
                 .project
                 .filter(|p| !p.trim().is_empty())
                 .unwrap_or_else(|| ComposeOptions::default_project(a.keep_up)),
-            compose_file: a.compose_file,
+            compose_file,
+            extra_compose_files: files.collect(),
+            opaque_tenants: a.opaque_tenants,
             command: a.compose_command.filter(|c| !c.trim().is_empty()),
             build: if a.no_build {
                 BuildPolicy::Never

@@ -2,9 +2,13 @@
 //! replay, down.
 //!
 //! 1. **check** the replay files (an invalid file or a `--filter` matching
-//!    nothing is exit 2 before anything starts);
+//!    nothing is exit 2 before anything starts); with opaque tenants
+//!    ([`StackChoice::opaque_tenants`]) the replays tagged `evidence` are
+//!    left out and named (interim, until evidence steps can SKIP);
 //! 2. **stack up**: the [embedded](crate::stack::Embedded) stack (default)
 //!    or [compose](crate::stack::Compose);
+//!    The stack is named: stub version and contract fingerprint, each
+//!    tenant's `/buildinfo` sha, compose's images (again at the end);
 //! 3. **seed** ([`seed::run`]) into `.seed.env` in a fresh temp folder;
 //! 4. **replays** ([`replay_runner::run`]) with that file — the same output, exit
 //!    codes and `--junit` / `--json` reports as `replays run`. Seed keys
@@ -24,9 +28,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::evidence::{split, EVIDENCE_TAG};
 use crate::stack::{
-    Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
-    StackOptions,
+    identify, Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
+    StackIdentity, StackOptions,
 };
 use replay_runner::{
     human, render_replay, EnvFile, Outcome, ReplayReport, RunError, RunOptions, Style, Summary,
@@ -47,6 +52,16 @@ pub enum StackChoice {
 }
 
 impl StackChoice {
+    /// Whether the tenants run opaque ([`StackOptions::opaque_tenants`],
+    /// [`ComposeOptions::opaque_tenants`]): then the replays tagged
+    /// [`EVIDENCE_TAG`] are left out.
+    pub fn opaque_tenants(&self) -> bool {
+        match self {
+            StackChoice::Embedded(o) => o.opaque_tenants,
+            StackChoice::Compose(o) => o.opaque_tenants,
+        }
+    }
+
     /// `embedded` or `compose`.
     pub fn label(&self) -> &'static str {
         match self {
@@ -135,8 +150,16 @@ pub struct GateOutcome {
     pub workdir: Option<PathBuf>,
     /// Whether `workdir` was kept.
     pub kept: bool,
-    /// The services' logs, collected on failure.
+    /// The services' logs, collected on failure (embedded: the last
+    /// [`crate::stack::LOG_TAIL`] log lines of each tenant; compose:
+    /// `ps` and `logs`).
     pub logs: Option<String>,
+    /// The replays left out because the tenants are opaque and they are
+    /// tagged [`EVIDENCE_TAG`].
+    pub left_out: Vec<String>,
+    /// What the stack was (stub version and contract, tenants' builds,
+    /// images), when it came up.
+    pub stack: Option<StackIdentity>,
 }
 
 /// The running stack, either kind.
@@ -194,6 +217,26 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let p = Progress { on: opts.progress };
     // Invalid files and filters fail before any stack starts.
     let selected = replay_runner::select(&opts.run)?;
+    let (selected, left_out) = if opts.stack.opaque_tenants() {
+        let (run, out) = split(selected);
+        let names: Vec<String> = out.iter().map(|r| r.name.clone()).collect();
+        if run.is_empty() {
+            return Err(GateError::Run(RunError::NothingToRun(format!(
+                "with opaque tenants every selected replay is left out (tagged `{EVIDENCE_TAG}`: {})",
+                names.join(", ")
+            ))));
+        }
+        if !names.is_empty() {
+            p.say(&format!(
+                "opaque tenants: leaving out {} replay(s) tagged `{EVIDENCE_TAG}` — they read /__/tenant/* or tenant-only fields (running, instance_id) the real tenant does not have (interim, until evidence steps can SKIP): {}",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        (run, names)
+    } else {
+        (selected, Vec::new())
+    };
     let (dir, env_path) = match &opts.seed_env_file {
         Some(p) => (None, p.clone()),
         None => {
@@ -235,6 +278,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
         Running::Embedded(s) => s.endpoints().clone(),
         Running::Compose(s) => s.endpoints().clone(),
     });
+    let mut identity = None;
     let mut seed_outcome = None;
     let body = match (&up_error, &endpoints) {
         (Some(e), _) => {
@@ -252,6 +296,20 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 ep.beta.org_id,
                 human(t.elapsed())
             ));
+            let images = match &opts.stack {
+                StackChoice::Compose(o) => Some((o.stub_image.clone(), o.tenant_image.clone())),
+                StackChoice::Embedded(_) => None,
+            };
+            let id = identify(ep, images).await;
+            p.say(&format!(
+                "stack: {id}{}",
+                if opts.stack.opaque_tenants() {
+                    " (opaque tenants)"
+                } else {
+                    ""
+                }
+            ));
+            identity = Some(id);
             // 2. seed.
             let t = Instant::now();
             let mut seed_config = ep.seed_config(env_path.clone(), opts.seed_timeout);
@@ -379,7 +437,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
             );
             rep.errors = vec![message.clone()];
             rep.duration = started.elapsed();
-            let s = Summary {
+            let mut s = Summary {
                 replays: vec![rep],
                 duration: started.elapsed(),
             };
@@ -392,6 +450,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 let _ = out.write_all(render_replay(&s.replays[0], &style).as_bytes());
                 let _ = out.flush();
             }
+            // The tenant side of the failure in the JUnit (system-out) and
+            // JSON reports too; stderr has it already, so not printed twice.
+            s.replays[0].output = logs.clone().filter(|t| !t.trim().is_empty());
             replay_runner::end_run(&opts.run, &s)?;
             (s, Some(message))
         }
@@ -410,6 +471,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                 endpoints.as_ref().map_or("", |e| e.stub.as_str())
             ));
         }
+    }
+    if let Some(id) = &identity {
+        p.say(&format!("ran against: {id}"));
     }
     let duration = started.elapsed();
     let times: Vec<String> = phases
@@ -433,6 +497,8 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
         workdir,
         kept,
         logs,
+        left_out,
+        stack: identity,
     })
 }
 

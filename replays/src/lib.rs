@@ -34,6 +34,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Opaque tenants
+//!
+//! The real tenant is *opaque*: no `/__/tenant/*` evidence endpoints, no
+//! `running` status (a provisioned workspace stays `provisioning`), no
+//! `instance_id` in its workspace JSON. [`stack::StackOptions::opaque_tenants`]
+//! (`replays gate --opaque-tenants`) runs tenant-double that way
+//! (`--no-evidence`); seed then decides everything from the stub's journal,
+//! and the gate leaves out the replays tagged [`EVIDENCE_TAG`] (they read
+//! tenant evidence), naming them — interim, until evidence steps can SKIP.
+//!
 //! # Drift
 //!
 //! [`drift()`] is `replays drift`: send every contract probe to another CP
@@ -52,9 +62,11 @@
 //! - `main.rs` — the binary: parse the command line, run the command;
 //! - `cli.rs` — the command line (clap derive: every flag, its `env`
 //!   variable and its help) and what each command does;
+//! - `evidence.rs` — [`EVIDENCE_TAG`]: the replays that need tenant evidence;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
-//!   subprocess), shared [`stack::Endpoints`] (`mod.rs`);
+//!   subprocess), [`stack::identify`] (`identity.rs`: what the stack is),
+//!   shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `drift.rs` — [`drift()`] and its report;
 //! - `envcmd.rs` — [`env_listing`], `replays env`;
@@ -66,12 +78,14 @@
 
 mod drift;
 mod envcmd;
+mod evidence;
 mod gate;
 pub mod stack;
 mod wire_export;
 
 pub use drift::{drift, render as render_drift, DriftError, DriftOptions, RouteDrift};
 pub use envcmd::env_listing;
+pub use evidence::{needs_evidence, EVIDENCE_TAG};
 pub use gate::{gate, GateError, GateOptions, GateOutcome, Phase, StackChoice};
 pub use wire_export::{
     wire_export, WireExport, WireExportError, WireExportOptions, DEFAULT_PAGE_SIZE,

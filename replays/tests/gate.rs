@@ -326,26 +326,43 @@ fn nested_config_fault() -> FaultSpec {
 }
 
 /// D1: the stub's tenant config is nested, armed before the tenants boot.
-/// Seed does not look at the config, so the replays are what catch it.
+/// Seed catches it from the stub's journal right after boot; the replays
+/// catch it on their own too.
 #[test]
 fn d1_nested_tenant_config() {
     let rt = rt();
-    // Seed writes where it is told (a given file is not a temp folder's).
-    let tmp = tempfile::tempdir().unwrap();
-    let mut opts = gate_options(StackOptions {
+    let stack = || StackOptions {
         faults: vec![nested_config_fault()],
         ..StackOptions::default()
-    });
+    };
+    // Seed writes where it is told (a given file is not a temp folder's),
+    // and on a failure leaves it unwritten.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = gate_options(stack());
     opts.seed_env_file = Some(tmp.path().join("seed.env"));
     let g = rt.block_on(replays::gate(&opts)).unwrap();
     assert_eq!(g.exit_code, 1, "{}", text(&g.summary));
-    assert!(g.failure.is_none(), "seed passed: {:?}", g.failure);
+    let failure = g.failure.clone().unwrap();
+    assert!(
+        failure.starts_with("seed: tenant alpha's boot config call (GET /cp/tenants/config under org-alpha) was answered 200 with a body the client cannot decode"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("/runtimes") && failure.contains("(incident D1)"),
+        "{failure}"
+    );
     assert_eq!(g.env_file, tmp.path().join("seed.env"));
     assert!(g.workdir.is_none() && !g.kept);
-    let written = std::fs::read_to_string(&g.env_file).unwrap();
-    assert!(written.contains("ALPHA_PARENT_ID="), "{written}");
-    let config = replay_text(&g.summary, "tenant-config-applied");
-    assert_eq!(outcome(&g.summary, "tenant-config-applied"), Outcome::Fail);
+    assert!(!g.env_file.exists());
+
+    let s = rt.block_on(async {
+        let stack = Embedded::start(stack()).await.unwrap();
+        let s = tenant_replays_without_seed(&stack).await;
+        stack.shutdown().await;
+        s
+    });
+    let config = replay_text(&s, "tenant-config-applied");
+    assert_eq!(outcome(&s, "tenant-config-applied"), Outcome::Fail);
     assert!(config.contains("✗ $.config_refresh.ok == true"), "{config}");
     assert!(config.contains("/runtimes"), "{config}");
     assert!(
@@ -353,10 +370,7 @@ fn d1_nested_tenant_config() {
         "{config}"
     );
     // Provisioning itself is unaffected.
-    assert_eq!(
-        outcome(&g.summary, "tenant-provision-attributed"),
-        Outcome::Pass
-    );
+    assert_eq!(outcome(&s, "tenant-provision-attributed"), Outcome::Pass);
 }
 
 /// D3: the stub answers provision with 200 and the old body.

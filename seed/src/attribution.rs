@@ -3,13 +3,14 @@
 //! `CP_PROVISION_URL` points at some other CP, or which sends another org,
 //! cannot pass.
 
-use contract::admin::{JournalPage, StubState, ADMIN_PREFIX};
+use contract::admin::{JournalEntry, JournalPage, StubState, ADMIN_PREFIX};
 use contract::RouteId;
 use serde_json::Value;
 
 use crate::create::Pending;
 use crate::error::SeedError;
 use crate::http::{excerpt, Http};
+use crate::journal::{self, names_workspace};
 
 /// How the stub attribution was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,7 @@ pub(crate) async fn verify_attribution(
                     detail: format!(
                         "the stub counted {delta} provision call(s) under {org} during seeding, expected at least {expected}"
                     ),
+                    incident: "incident D4",
                 });
             }
         }
@@ -141,7 +143,108 @@ pub(crate) async fn verify_attribution(
             tenant_url: ws.tenant.base.clone(),
             stub: stub.to_string(),
             detail,
+            incident: "incident D4",
         });
     }
     Ok(Attribution::Journal)
+}
+
+/// Incident D4 the other way round: nothing about a tenant's workspaces
+/// (provision, stop, status, console) reached the stub under the *other*
+/// tenant's org since `before`.
+pub(crate) async fn verify_no_cross_org(
+    http: &Http,
+    stub: &str,
+    before: &StubState,
+    pending: &[Pending<'_>],
+) -> Result<(), SeedError> {
+    let orgs: Vec<&str> = {
+        let mut o: Vec<&str> = pending
+            .iter()
+            .map(|p| p.tenant.target.org_id.as_str())
+            .collect();
+        o.dedup();
+        o
+    };
+    for other in orgs {
+        let query = format!(
+            "since_seq={}&org={}",
+            before.journal_seq,
+            journal::percent(other)
+        );
+        let page = journal::page(http, stub, &query).await?;
+        if let Some((ws, e)) = cross_org(&page.entries, pending, other) {
+            return Err(SeedError::Attribution {
+                tenant: ws.tenant.label.into(),
+                org: ws.tenant.target.org_id.clone(),
+                tenant_url: ws.tenant.base.clone(),
+                stub: stub.to_string(),
+                detail: format!(
+                    "a call about its workspace {} ({}) reached the stub under the other tenant's org {other}: {} {} answered {}",
+                    ws.name, ws.id, e.method, e.path, e.status
+                ),
+                incident: "incident D4",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The first entry journaled under `org` that names a workspace of a
+/// tenant of another org.
+fn cross_org<'p, 'e>(
+    entries: &'e [JournalEntry],
+    pending: &'p [Pending<'p>],
+    org: &str,
+) -> Option<(&'p Pending<'p>, &'e JournalEntry)> {
+    pending
+        .iter()
+        .filter(|ws| ws.tenant.target.org_id != org)
+        .find_map(|ws| {
+            entries
+                .iter()
+                .find(|e| names_workspace(e, &ws.id))
+                .map(|e| (ws, e))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TenantTarget;
+    use crate::http::Tenant;
+    use serde_json::json;
+
+    fn entry(org: &str, path: &str, body: Option<Value>) -> JournalEntry {
+        serde_json::from_value(json!({
+            "seq": 1, "at_ms": 0, "method": "POST", "path": path, "org": org, "status": 201,
+            "duration_us": 0, "headers": {}, "auth": [], "violations": [], "body": body
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn d4_a_workspace_named_under_the_other_org_is_found() {
+        let (a, b) = (TenantTarget::alpha(), TenantTarget::beta());
+        let tenants = [Tenant::new("alpha", &a), Tenant::new("beta", &b)];
+        let pending = [
+            Pending::new(&tenants[0], "alpha-parent".into(), "wa".into()),
+            Pending::new(&tenants[1], "beta-parent".into(), "wb".into()),
+        ];
+        let own = [
+            entry(
+                "org-beta",
+                "/cp/workspaces/provision",
+                Some(json!({"workspace_id": "wb"})),
+            ),
+            entry("org-beta", "/cp/workspaces/wb/status", None),
+        ];
+        assert!(cross_org(&own, &pending, "org-beta").is_none());
+        let leaked = [entry("org-beta", "/cp/workspaces/wa/status", None)];
+        let (ws, e) = cross_org(&leaked, &pending, "org-beta").unwrap();
+        assert_eq!(
+            (ws.name.as_str(), e.path.as_str()),
+            ("alpha-parent", "/cp/workspaces/wa/status")
+        );
+    }
 }

@@ -87,8 +87,9 @@ pub enum SeedError {
         /// Excerpt of the body.
         body: String,
     },
-    /// The tenant reports the workspace failed to provision.
-    #[error("workspace {name} ({id}) on tenant {tenant} failed to provision: {reason}; {fix}; GET {tenant_url}/__/tenant/cp shows what the tenant resolved and each attempt")]
+    /// The tenant reports the workspace `failed` (the status the real
+    /// tenant has too); what the stub saw of its provision says why.
+    #[error("workspace {name} ({id}) on tenant {tenant} failed to provision: {reason}; {fix}; the tenant's log lines show each attempt")]
     ProvisionFailed {
         /// `alpha` or `beta`.
         tenant: String,
@@ -96,17 +97,19 @@ pub enum SeedError {
         name: String,
         /// Workspace id.
         id: String,
-        /// The tenant's failure reason.
+        /// The tenant's own reason when it gives one (the reference tenant
+        /// does, the real one does not), then what the stub's journal shows.
         reason: String,
         /// The tenant's base URL.
         tenant_url: String,
-        /// What to do about it, read from the reason.
+        /// What to do about it, read from the stub's answers (or the reason).
         fix: String,
     },
-    /// The stub answered the workspace's provision 201 without a usable
-    /// instance id: the real client takes that as a success with an empty
-    /// one (incident D3).
-    #[error("workspace {name} ({id}) on tenant {tenant} has no instance: the stub answered its provision call {status} with {answer}, which lacks a usable instance_id ({problems}); the real client takes that as a success with an empty instance id, so nothing runs (incident D3); check the stub's programmed faults (GET {stub}/__/stub/faults), its version (GET {stub}/__/stub/version) and the contract's provision_response schema, then re-run seed")]
+    /// The stub answered the workspace's provision 201 with a body the
+    /// real client cannot use: no `mol-ws-` instance id (taken as a success
+    /// with an empty one) or a field of another type (a decode failure);
+    /// incidents D3, D10.
+    #[error("workspace {name} ({id}) on tenant {tenant} has no instance: the stub answered its provision call {status} with {answer}, which the real client cannot use ({problems}); it takes a 201 without instance_id as a success with an empty instance id and fails the decode of a field of another type, so nothing runs (incident D3; the `mol-ws-` id: incident D10); check the stub's programmed faults (GET {stub}/__/stub/faults), its version (GET {stub}/__/stub/version) and the contract's provision_response schema, then re-run seed")]
     ProvisionAnswer {
         /// `alpha` or `beta`.
         tenant: String,
@@ -123,8 +126,8 @@ pub enum SeedError {
         /// The stub's base URL.
         stub: String,
     },
-    /// The workspace never got an instance id.
-    #[error("workspace {name} ({id}) on tenant {tenant} has no instance_id after {waited_s} s (status {status}{reason}); the tenant may still be retrying a failing CP: see GET {tenant_url}/__/tenant/cp, or raise --timeout")]
+    /// The stub never answered the workspace's provision 201 in time.
+    #[error("workspace {name} ({id}) on tenant {tenant} is not provisioned after {waited_s} s (status {status}{reason}): {at_stub}; the tenant may still be retrying a failing CP (its log lines show each attempt): check the stub's programmed faults, or raise --timeout")]
     ProvisionTimeout {
         /// `alpha` or `beta`.
         tenant: String,
@@ -132,17 +135,20 @@ pub enum SeedError {
         name: String,
         /// Workspace id.
         id: String,
-        /// Last status seen.
+        /// Last status the tenant reported.
         status: String,
         /// `; error: …` when the tenant gave one.
         reason: String,
+        /// What the stub's journal shows of its provision calls.
+        at_stub: String,
         /// Seconds waited.
         waited_s: u64,
         /// The tenant's base URL.
         tenant_url: String,
     },
-    /// The tenant's own provision calls did not reach this stub under its org (D4).
-    #[error("tenant {tenant} ({tenant_url}): {detail} (incident D4); the tenant's CP_PROVISION_URL / MOLECULE_CP_URL probably doesn't point at this stub ({stub}), or its MOLECULE_ORG_ID is not {org}")]
+    /// The tenant's own calls did not reach this stub under its org (D2,
+    /// D4), or reached it under the other tenant's org (D4).
+    #[error("tenant {tenant} ({tenant_url}): {detail} ({incident}); the tenant's CP_PROVISION_URL / MOLECULE_CP_URL probably doesn't point at this stub ({stub}), or its MOLECULE_ORG_ID is not {org}")]
     Attribution {
         /// `alpha` or `beta`.
         tenant: String,
@@ -154,6 +160,24 @@ pub enum SeedError {
         stub: String,
         /// What was found.
         detail: String,
+        /// `incident D4`, `incident D4, or D2`.
+        incident: &'static str,
+    },
+    /// A tenant's boot config call, as the stub's journal shows it under
+    /// the tenant's org, is missing or was answered with something the
+    /// real client cannot decode (D1).
+    #[error("tenant {tenant}'s boot config call (GET /cp/tenants/config under {org}) {detail} ({incident}); {fix}")]
+    ConfigCall {
+        /// `alpha` or `beta`.
+        tenant: String,
+        /// The tenant's org.
+        org: String,
+        /// What the journal shows.
+        detail: String,
+        /// `incident D1`, `incidents D1, D2`.
+        incident: &'static str,
+        /// How to fix it.
+        fix: String,
     },
     /// The stub's admin API answered something unusable.
     #[error("cp-stub at {url}: {reason}; check CP_STUB_BASE points at cp-stub")]

@@ -5,17 +5,28 @@
 //! 1. **waits** for tenant alpha, tenant beta (`GET /health`) and the stub
 //!    (`GET /healthz`): a 2xx *and* an ok body, so a proxy's 200 error page
 //!    does not pass;
-//! 2. **creates** `alpha-parent` (tier 0) and `alpha-child` (tier 1, under
+//! 2. **checks each tenant's boot config call** at the stub (incident D1):
+//!    the last `GET /cp/tenants/config` journaled under the tenant's org was
+//!    answered 200 with a body valid against `tenant_config`; a tenant whose
+//!    call never arrived fails after provisioning (D1, D2) unless the
+//!    journal lost entries since boot (a reset: then it is not checked);
+//! 3. **creates** `alpha-parent` (tier 0) and `alpha-child` (tier 1, under
 //!    it) on alpha, `beta-parent` and `beta-child` on beta, through the
 //!    tenant API with each tenant's admin bearer and `X-Molecule-Org-Id`;
-//! 3. **waits** until each workspace has an `instance_id`, failing early
-//!    with the tenant's own failure reason (e.g. which CP variables were
-//!    missing, incident D2);
-//! 4. **verifies attribution** at the stub (incident D4): the stub's journal
-//!    since the run started must hold a 201 provision call for every
-//!    workspace, under the org of the tenant that created it — so a tenant
-//!    whose `CP_PROVISION_URL` points elsewhere cannot pass;
-//! 5. **writes** the env file atomically (incident D6): temp file in the same
+//! 4. **waits** until the stub's journal holds, for each workspace, a 201
+//!    provision answer under its tenant's org with a body valid against
+//!    `provision_response` and a `mol-ws-` instance id (D2, D3, D10) —
+//!    never reading tenant-only fields (`instance_id`, `running`: the real
+//!    tenant has neither). It fails early on an unusable answer (D3, D10),
+//!    a call under another org (D4), a workspace the tenant reports
+//!    `failed` (naming what the stub answered, and the tenant's reason
+//!    when it gives one), or a provision that never reached the stub
+//!    (within 10 s of the create, or before the tenant called it done:
+//!    D2, D4);
+//! 5. **verifies attribution** at the stub (incident D4): every workspace's
+//!    201 under the org of the tenant that created it, and nothing about a
+//!    tenant's workspaces under the other tenant's org;
+//! 6. **writes** the env file atomically (incident D6): temp file in the same
 //!    folder, fsync, mode 0600, rename, fsync of the folder, with every key
 //!    of `.seed.env.example` (incident D5) and a stack stamp
 //!    (`SEED_STACK_ID`, `SEED_STAMP`). On any failure before the rename the
@@ -49,11 +60,14 @@
 //! - `http.rs` — the HTTP client under the run's deadline, tenant requests,
 //!   body excerpts for messages;
 //! - `wait.rs` — waiting for the tenants and the stub to be healthy;
-//! - `stub_answer.rs` — the stub's journaled answer to a provision (D3: a
-//!   201 without a `mol-ws-` instance id);
-//! - `create.rs` — creating the four workspaces, waiting until provisioned;
+//! - `journal.rs` — reading the stub's journal, which calls name a workspace;
+//! - `config_check.rs` — each tenant's boot config call as the journal shows it (D1);
+//! - `stub_answer.rs` — the stub's journaled answer to a provision (D3,
+//!   D10: a 201 without a usable `mol-ws-` body);
+//! - `create.rs` — creating the four workspaces, waiting until the stub
+//!   provisioned them;
 //! - `attribution.rs` — checking at the stub that each tenant's provision
-//!   calls arrived under its org, [`Attribution`];
+//!   calls arrived under its org and none under the other's, [`Attribution`];
 //! - `env.rs` — assembling the `.seed.env` contents (keys, aliases, stamp);
 //! - `envfile.rs` — rendering, reading, the atomic write, [`clean`],
 //!   [`EnvFileError`];
@@ -69,11 +83,13 @@
 
 mod attribution;
 mod config;
+mod config_check;
 mod create;
 mod env;
 mod envfile;
 mod error;
 mod http;
+mod journal;
 mod keys;
 mod progress;
 mod run;

@@ -1,5 +1,6 @@
-//! The run: validate, wait for the stack, create, wait for provisioning,
-//! verify attribution, write the env file — each step in its own module.
+//! The run: validate, wait for the stack, check the boot config calls,
+//! create, wait for provisioning, verify attribution, write the env file —
+//! each step in its own module.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -7,8 +8,9 @@ use std::path::PathBuf;
 use contract::redact;
 use educe::Educe;
 
-use crate::attribution::{stub_state, verify_attribution, Attribution};
+use crate::attribution::{stub_state, verify_attribution, verify_no_cross_org, Attribution};
 use crate::config::{trim_base, Config};
+use crate::config_check::{self, check_config_calls, ConfigCall};
 use crate::create::{create_all, wait_provisioned};
 use crate::envfile;
 use crate::error::SeedError;
@@ -16,9 +18,13 @@ use crate::http::{Http, Tenant};
 use crate::progress::Reporter;
 use crate::wait::wait_ready;
 
-/// Run seed: wait for the stack, create the four workspaces, wait until
-/// each is provisioned, verify attribution at the stub (D4), then write the
-/// env file atomically (D5, D6). On any error the previous file is untouched.
+/// Run seed: wait for the stack, check each tenant's boot config call at
+/// the stub (D1), create the four workspaces, wait until the stub answered
+/// each provision 201 under its tenant's org (D2, D3, D10), verify
+/// attribution at the stub (D4), then write the env file atomically (D5,
+/// D6). Every decision reads the stub's journal, never tenant-only fields,
+/// so it holds for the real (opaque) tenant. On any error the previous
+/// file is untouched.
 pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
     config.validate()?;
     let http =
@@ -32,7 +38,20 @@ pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
 
     wait_ready(&http, config, &tenants, &reporter).await?;
     let before = stub_state(&http, &stub).await?;
-    let mut pending = create_all(&http, &tenants, &reporter).await?;
+    reporter.step("checking each tenant's boot config call at the stub");
+    let config_calls = check_config_calls(&http, &stub, &tenants, &before).await?;
+    for call in &config_calls {
+        if let ConfigCall::Unknown(why) = call {
+            reporter.done(format!("D1 not checked: {why}"));
+        }
+    }
+    let missing: Vec<&str> = tenants
+        .iter()
+        .zip(&config_calls)
+        .filter(|(_, c)| **c == ConfigCall::Missing)
+        .map(|(t, _)| t.label)
+        .collect();
+    let mut pending = create_all(&http, &tenants, &reporter, &missing).await?;
     wait_provisioned(
         &http,
         config,
@@ -40,11 +59,17 @@ pub async fn run(config: &Config) -> Result<Outcome, SeedError> {
         &reporter,
         &stub,
         before.journal_seq,
+        &missing,
     )
     .await?;
     reporter.step("checking attribution at the stub");
     let attribution = verify_attribution(&http, &stub, &before, &pending).await?;
-    reporter.done("each tenant's provision calls reached the stub under its own org");
+    verify_no_cross_org(&http, &stub, &before, &pending).await?;
+    // Provisions reached the stub, so a config call that did not is D1/D2.
+    if let Some(t) = tenants.iter().find(|t| missing.contains(&t.label)) {
+        return Err(config_check::missing(t, &stub));
+    }
+    reporter.done("each tenant's config and provision calls reached the stub under its own org, none under the other's");
 
     let contents = crate::env::assemble(config, &pending)?;
     reporter.step(format!("writing {}", config.out.display()));
@@ -81,7 +106,7 @@ pub struct Seeded {
     pub name: String,
     /// Workspace id.
     pub id: String,
-    /// Instance id from the CP.
+    /// Instance id the stub answered (from its journal).
     pub instance_id: String,
 }
 

@@ -1,14 +1,14 @@
 //! The stub's own answer to a workspace's provision, read from its journal
-//! (incident D3). The real client takes a 201 without `instance_id` as a
-//! success with an empty instance id, so the tenant cannot be relied on to
-//! fail the workspace: seed asks the stub what it answered.
+//! (incidents D3, D10). The real client takes a 201 without `instance_id`
+//! as a success with an empty instance id, and an opaque tenant shows no
+//! instance id at all: seed asks the stub what it answered.
 
-use contract::admin::{JournalPage, ADMIN_PREFIX};
-use contract::{RouteId, SchemaId};
+use contract::admin::JournalEntry;
+use contract::SchemaId;
 use serde_json::Value;
 
 use crate::error::SeedError;
-use crate::http::{excerpt, Http};
+use crate::http::excerpt;
 
 /// The instance-id prefix the stub (and the CP) serve (incident D10).
 const INSTANCE_PREFIX: &str = "mol-ws-";
@@ -38,43 +38,24 @@ fn answer_problems(answer: Option<&Value>) -> Vec<String> {
     problems
 }
 
-/// Check the stub's 201 answers to `ws_id`'s provision calls since
-/// `since_seq`: `Err` naming D3 and the answer when the last one lacks a
-/// usable instance id; `Ok(false)` when the journal holds no 201 for it or
-/// cannot be read (the caller keeps its own diagnosis); `Ok(true)` when the
-/// stub served a good id.
-pub(crate) async fn check_provision_answer(
-    http: &Http,
+/// What the stub's 201 to a workspace's provision gave: its instance id,
+/// or the D3 / D10 error naming the answer and what is wrong with it.
+pub(crate) fn accepted_answer(
+    entry: &JournalEntry,
     stub: &str,
-    since_seq: u64,
     tenant: &str,
     name: &str,
     ws_id: &str,
-) -> Result<bool, SeedError> {
-    let url = format!(
-        "{stub}{ADMIN_PREFIX}/requests?route={}&since_seq={since_seq}",
-        RouteId::Provision
-    );
-    let Ok((200, text)) = http.send(http.client.get(&url)).await else {
-        return Ok(false);
-    };
-    let Ok(page) = serde_json::from_str::<JournalPage>(&text) else {
-        return Ok(false);
-    };
-    let accepted = |s: u16| contract::route(RouteId::Provision).success.accepts(s);
-    let Some(entry) = page.entries.iter().rev().find(|e| {
-        accepted(e.status)
-            && e.body
-                .as_ref()
-                .and_then(|b| b.get("workspace_id"))
-                .and_then(Value::as_str)
-                == Some(ws_id)
-    }) else {
-        return Ok(false);
-    };
+) -> Result<String, SeedError> {
     let problems = answer_problems(entry.response.as_ref());
     if problems.is_empty() {
-        return Ok(true);
+        return Ok(entry
+            .response
+            .as_ref()
+            .and_then(|r| r.get("instance_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string());
     }
     let answer = entry
         .response

@@ -265,7 +265,14 @@ async fn a_workspace_that_never_provisions_shows_the_tenants_reason() {
     );
     assert!(message.starts_with("workspace alpha-parent ("), "{message}");
     assert!(message.contains("on tenant alpha failed to provision: no CP base configured: CP_PROVISION_URL, MOLECULE_CP_URL and MOLECULE_CP_DEFAULT_URL are all unset"), "{message}");
-    assert!(message.contains("/__/tenant/cp"), "{message}");
+    // From the stub's side, and no pointer at an evidence endpoint the
+    // real tenant does not have.
+    assert!(
+        message
+            .contains("the stub received no provision call for it under org-alpha (incident D2)"),
+        "{message}"
+    );
+    assert!(!message.contains("/__/tenant/cp"), "{message}");
     assert!(!dir.path().join(".seed.env").exists());
     stack.shutdown().await;
 }
@@ -343,8 +350,13 @@ async fn a_workspace_still_provisioning_at_the_deadline_times_out() {
         "{message}"
     );
     assert!(message.contains("workspace alpha-parent ("), "{message}");
-    assert!(message.contains("has no instance_id after"), "{message}");
+    assert!(message.contains("is not provisioned after"), "{message}");
     assert!(message.contains("(status provisioning)"), "{message}");
+    assert!(
+        message.contains("provision call(s) under org-alpha with 503"),
+        "{message}"
+    );
+    assert!(!message.contains("/__/tenant/cp"), "{message}");
     stack.shutdown().await;
 }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::ArgAction;
 use serde::Serialize;
 
@@ -119,6 +120,12 @@ pub struct Config {
         value_parser = vars::negated_flag()
     )]
     pub config_refresh_on_boot: bool,
+    /// Answer as the real tenant is known to (an opaque tenant): no
+    /// `/__/tenant/*` routes (404), a provisioned workspace stays
+    /// `provisioning`, no `instance_id` / `error` / `provision_runs` in the
+    /// workspace JSON. Its CP calls, the health sweep included, are unchanged.
+    #[arg(long = "no-evidence", env = "TENANT_DOUBLE_NO_EVIDENCE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub no_evidence: bool,
     /// Print log lines to stderr (they are kept in `/__/tenant/cp` either
     /// way). Off in the library; the binary turns it on unless `--quiet`.
     #[arg(skip)]
@@ -213,6 +220,11 @@ mod tests {
         assert_eq!(c.bind.to_string(), "0.0.0.0");
         assert_eq!(c.retry.initial, Duration::from_millis(7));
         assert!(!c.config_refresh_on_boot);
+        assert!(!c.no_evidence);
+        for on in ["1", "true", "yes"] {
+            let c = Config::from_vars([("TENANT_DOUBLE_NO_EVIDENCE", on)]).unwrap();
+            assert!(c.no_evidence, "{on}");
+        }
         let err = Config::from_vars([("PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("PORT=\"eighty\""), "{err}");
     }

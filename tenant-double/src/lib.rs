@@ -46,6 +46,16 @@
 //!   bases and the variable each came from, the last config refresh and every
 //!   provision attempt, so replays can prove the tenant's *own* calls reached
 //!   the stub (D2, D4) and that it applied its config (D1).
+//! - **Opaque mode** — `--no-evidence` (`TENANT_DOUBLE_NO_EVIDENCE`,
+//!   [`Config::no_evidence`]) answers as the real tenant is known to: no
+//!   `/__/tenant/*` routes (404), a workspace the CP provisioned stays
+//!   `provisioning` (the real one waits for an agent that never registers
+//!   with a stub CP), a CP failure is `failed`, never `running`, and the
+//!   workspace JSON has no `instance_id`, `error` or `provision_runs`. The
+//!   CP calls are the same, the health sweep included (it sweeps the
+//!   workspaces provisioned at the CP although they show `provisioning`).
+//!   What it did is visible only from the stub's side and in its log lines
+//!   ([`Tenant::log_lines`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tenant_double::TenantError> {
@@ -81,12 +91,12 @@
 //! | GET | `/buildinfo` | 200 name, version, git sha, contract fingerprint |
 //! | POST | `/workspaces` | 201 the workspace (`id` server-generated, `status: provisioning`); provisions in the background (optional `template`, `instance_type`, `disk_gb`, `provider`, `data_persistence`, `kind`, `display`, `config_files`, `template_assets` forwarded) |
 //! | GET | `/workspaces` | 200 array of workspaces |
-//! | GET | `/workspaces/{id}` | 200 workspace (`status`, `instance_id`, `error`) / 404 |
+//! | GET | `/workspaces/{id}` | 200 workspace (`status`, `instance_id`, `error`; opaque: `status` only) / 404 |
 //! | DELETE | `/workspaces/{id}[?erase=true]` | 200 after a CP stop (`prune=true` with erase; 502 when the stop fails) / 404 |
 //! | GET | `/workspaces/{id}/console` | 200 `{"output":..}` / 502 `{"error":"control plane returned an error fetching console output"}` / 404 / 401 |
 //! | POST | `/admin/workspaces/{id}/restart` | 202 `{"status":"restart_dispatched","workspace_id":..}` (ensure-image → stop → provision in the background) / 404 / 401 |
-//! | GET | `/__/tenant/cp` | [`CpReport`] |
-//! | POST | `/__/tenant/config/refresh` | runs the config refresh again; [`ConfigRefresh`] |
+//! | GET | `/__/tenant/cp` | [`CpReport`] (opaque: 404) |
+//! | POST | `/__/tenant/config/refresh` | runs the config refresh again; [`ConfigRefresh`] (opaque: 404) |
 //!
 //! Every `/workspaces` and `/admin` route (console is gated like `/admin`) passes the tenant guard: no
 //! `X-Molecule-Org-Id` → 400 `{"code":"TENANT_ORG_HEADER_REQUIRED",...}`;

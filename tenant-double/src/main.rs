@@ -30,7 +30,7 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     config: tenant_double::Config,
-    /// Do not print log lines (they stay visible at /__/tenant/cp).
+    /// Do not print log lines (they stay visible at /__/tenant/cp, unless --no-evidence).
     #[arg(long, env = "TENANT_DOUBLE_QUIET")]
     quiet: bool,
 }
@@ -79,8 +79,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the tokio runtime")?;
     runtime.block_on(async move {
         let tenant = tenant_double::start(config).await?;
+        let evidence = if tenant.is_opaque() {
+            "opaque: no /__/tenant/* evidence, as the real tenant"
+        } else {
+            "GET /__/tenant/cp for CP evidence"
+        };
         eprintln!(
-            "tenant-double: org {} listening on {} (GET /__/tenant/cp for CP evidence)",
+            "tenant-double: org {} listening on {} ({evidence})",
             tenant.org_id(),
             tenant.local_addr()
         );

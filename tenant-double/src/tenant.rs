@@ -136,7 +136,20 @@ impl Tenant {
         &self.shared.config.org_id
     }
 
-    /// The evidence served at `/__/tenant/cp`, without an HTTP call.
+    /// Whether it answers as the real tenant ([`Config::no_evidence`]).
+    pub fn is_opaque(&self) -> bool {
+        self.shared.config.no_evidence
+    }
+
+    /// The last log lines (up to 200, oldest first): what it resolved, its
+    /// config refreshes, provision outcomes, health sweeps. Kept in memory
+    /// even when opaque (no `/__/tenant/cp`) and when not printed.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.shared.lock().log.iter().cloned().collect()
+    }
+
+    /// The evidence served at `/__/tenant/cp`, without an HTTP call (also
+    /// for an opaque tenant: in-process callers may look).
     pub fn report(&self) -> CpReport {
         evidence::report(&self.shared)
     }

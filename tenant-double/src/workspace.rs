@@ -127,8 +127,26 @@ impl Workspace {
         self.report.status == DELETED
     }
 
-    /// The tenant API view.
-    pub(crate) fn view(&self, org_id: &str) -> Value {
+    /// The tenant API view; `opaque` is the real tenant's (see
+    /// [`Workspace::opaque_status`], no `instance_id`, `error` or
+    /// `provision_runs`).
+    pub(crate) fn view(&self, org_id: &str, opaque: bool) -> Value {
+        if opaque {
+            return json!({
+                "id": self.id,
+                "org_id": org_id,
+                "name": self.name,
+                "tier": self.tier,
+                "parent_id": self.parent_id,
+                "runtime": self.runtime,
+                "model": self.model,
+                "template": self.spec.template,
+                "provider": self.spec.provider,
+                "status": self.opaque_status(),
+                "created_at_ms": self.created_ms,
+                "updated_at_ms": self.updated_ms,
+            });
+        }
         json!({
             "id": self.id,
             "org_id": org_id,
@@ -146,6 +164,16 @@ impl Workspace {
             "created_at_ms": self.created_ms,
             "updated_at_ms": self.updated_ms,
         })
+    }
+
+    /// The status the real tenant serves: a workspace the CP provisioned
+    /// stays `provisioning` (its agent never registers with a stub CP), a
+    /// CP failure is `failed`; there is no `running`.
+    pub(crate) fn opaque_status(&self) -> &str {
+        match self.report.status.as_str() {
+            RUNNING => PROVISIONING,
+            other => other,
+        }
     }
 
     /// The run numbered `run`.

@@ -35,6 +35,11 @@ async fn health_and_buildinfo() {
         .unwrap();
     assert_eq!(info["name"], "tenant-double");
     assert_eq!(info["contract"], contract::fingerprint());
+    // The commit it was built from (what the gate names), never empty.
+    assert!(
+        info["git_sha"].as_str().is_some_and(|s| !s.is_empty()),
+        "{info}"
+    );
     tenant.shutdown().await;
 }
 

@@ -66,6 +66,55 @@ fn serves_from_env_answers_healthcheck_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
+/// `TENANT_DOUBLE_NO_EVIDENCE=true` (what compose.yml passes through) makes
+/// the binary opaque: no evidence endpoint, and it says so at start.
+#[test]
+fn no_evidence_from_env_hides_the_evidence() {
+    let port = free_port();
+    let mut child = Command::cargo_bin("tenant-double")
+        .unwrap()
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("MOLECULE_ORG_ID", "org-alpha")
+        .env("ADMIN_TOKEN", "alpha-admin-token")
+        .env("TENANT_DOUBLE_NO_EVIDENCE", "true")
+        .envs(test_support::tenant::LLM_ENV)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, BufReader, Read, Write};
+    // The start line comes once it listens (bounded: the first 20 lines).
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .take(20)
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("tenant-double: org"))
+        .expect("no start line");
+    assert!(
+        started.contains("opaque: no /__/tenant/* evidence"),
+        "{started}"
+    );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /__/tenant/cp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 404"), "{text}");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(child.wait().unwrap().success());
+    // Read on to EOF only now: the pipe stayed open while it ran.
+    let _ = lines.count();
+}
+
 #[test]
 fn healthcheck_fails_when_nothing_listens() {
     let port = free_port();

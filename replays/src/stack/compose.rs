@@ -8,6 +8,11 @@
 //! build script (`docker/build-images.sh`) are the ones a manual
 //! `docker-compose up` uses, so both bring up the same stack.
 //!
+//! Override files (`--compose-file` again, e.g. `compose.real-tenant.yml`)
+//! are passed as further `-f`; every invocation gets this run's own
+//! `SECRETS_ENCRYPTION_KEY` (32 random bytes, base64, never printed) and
+//! `TENANT_DOUBLE_NO_EVIDENCE` ([`ComposeOptions::opaque_tenants`]).
+//!
 //! Flow: [`Compose::prepare`] (find the tools, build the images when
 //! missing) → [`ComposeStack::up`] (`up -d`, wait until healthy) → …
 //! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (`down -v`,
@@ -47,6 +52,12 @@ pub enum BuildPolicy {
 pub struct ComposeOptions {
     /// The compose file (its folder is the repository root for the build script).
     pub compose_file: PathBuf,
+    /// Override files laid over it, in order (`-f` each after the first),
+    /// e.g. `compose.real-tenant.yml`.
+    pub extra_compose_files: Vec<PathBuf>,
+    /// Run the tenant-double tenants opaque (`TENANT_DOUBLE_NO_EVIDENCE`,
+    /// which compose.yml passes through); a real tenant image is opaque anyway.
+    pub opaque_tenants: bool,
     /// Compose project name (`-p`).
     pub project: String,
     /// The compose command (`docker compose` or `docker-compose`); `None` = detect.
@@ -75,6 +86,8 @@ impl Default for ComposeOptions {
     fn default() -> Self {
         ComposeOptions {
             compose_file: PathBuf::from("compose.yml"),
+            extra_compose_files: Vec::new(),
+            opaque_tenants: false,
             project: ComposeOptions::default_project(false),
             command: None,
             build: BuildPolicy::IfMissing,
@@ -131,11 +144,13 @@ impl Compose {
     /// Find docker and compose, check the engine answers, and build the
     /// images when the policy says so. Starts nothing.
     pub async fn prepare(opts: ComposeOptions) -> Result<ComposeStack, StackError> {
-        if !opts.compose_file.is_file() {
-            return Err(StackError::Tool(format!(
-                "compose file {} not found: run from the repository root or pass --compose-file",
-                opts.compose_file.display()
-            )));
+        for file in std::iter::once(&opts.compose_file).chain(&opts.extra_compose_files) {
+            if !file.is_file() {
+                return Err(StackError::Tool(format!(
+                    "compose file {} not found: run from the repository root or pass --compose-file",
+                    file.display()
+                )));
+            }
         }
         let command = match &opts.command {
             Some(c) => c.split_whitespace().map(str::to_string).collect(),
@@ -163,6 +178,7 @@ impl Compose {
             endpoints: opts.endpoints(),
             opts,
             up: false,
+            secrets_key: secrets_key()?,
         };
         stack.build_images().await?;
         Ok(stack)
@@ -206,14 +222,31 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// A fresh `SECRETS_ENCRYPTION_KEY` for this run: 32 random bytes from the
+/// OS, base64 (what `openssl rand -base64 32` gives). The real tenant
+/// refuses to boot without one; it is passed to compose in the env only,
+/// never printed.
+fn secrets_key() -> Result<String, StackError> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        StackError::Tool(format!("no OS randomness for SECRETS_ENCRYPTION_KEY: {e}"))
+    })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// A compose stack (prepared; up after [`ComposeStack::up`]).
-#[derive(Debug)]
+#[derive(educe::Educe)]
+#[educe(Debug)]
 pub struct ComposeStack {
     opts: ComposeOptions,
     root: PathBuf,
     command: Vec<String>,
     endpoints: Endpoints,
     up: bool,
+    /// `SECRETS_ENCRYPTION_KEY` of this run.
+    #[educe(Debug(method(contract::redact::debug_masked)))]
+    secrets_key: String,
 }
 
 impl ComposeStack {
@@ -224,12 +257,21 @@ impl ComposeStack {
 
     /// The compose command line prefix, e.g. `docker-compose -f compose.yml -p cp-harness-gate-42`.
     pub fn command_line(&self) -> String {
+        let files: Vec<String> = self
+            .files()
+            .map(|f| format!("-f {}", f.display()))
+            .collect();
         format!(
-            "{} -f {} -p {}",
+            "{} {} -p {}",
             self.command.join(" "),
-            self.opts.compose_file.display(),
+            files.join(" "),
             self.opts.project
         )
+    }
+
+    /// The compose file, then the overrides.
+    fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        std::iter::once(&self.opts.compose_file).chain(&self.opts.extra_compose_files)
     }
 
     /// The options.
@@ -245,11 +287,21 @@ impl ComposeStack {
 
     fn compose(&self) -> Command {
         let mut cmd = Command::new(&self.command[0]);
-        cmd.args(&self.command[1..])
-            .arg("-f")
-            .arg(&self.opts.compose_file)
-            .arg("-p")
+        cmd.args(&self.command[1..]);
+        for file in self.files() {
+            cmd.arg("-f").arg(file);
+        }
+        cmd.arg("-p")
             .arg(&self.opts.project)
+            .env(
+                "TENANT_DOUBLE_NO_EVIDENCE",
+                if self.opts.opaque_tenants {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .env("SECRETS_ENCRYPTION_KEY", &self.secrets_key)
             .env("CP_STUB_PORT", self.opts.stub_port.to_string())
             .env("ALPHA_PORT", self.opts.alpha_port.to_string())
             .env("BETA_PORT", self.opts.beta_port.to_string())

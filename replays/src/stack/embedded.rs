@@ -14,6 +14,11 @@
 //! | D1: nested tenant config | a [`FaultSpec`] on `tenants_config` answering 200 with a nested body |
 //! | D3: provision answers 200 | a [`FaultSpec`] on `provision` answering 200 |
 //! | auth, strict mode | [`StackOptions::stub`] (`expect_shared_secret`, `strict`, …) |
+//! | D3/D10: provision 201 the client cannot decode | a [`FaultSpec`] on `provision` answering 201 with e.g. `state: 7` |
+//! | D4: the tenant's org is not the harness's | `alpha.env`: `MOLECULE_ORG_ID = "org-other"` |
+//!
+//! [`StackOptions::opaque_tenants`] runs both tenants as the real tenant is
+//! known to answer (`tenant-double --no-evidence`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,6 +27,9 @@ use contract::admin::{FaultSpec, ADMIN_PREFIX};
 use tenant_double::RetryPolicy;
 
 use super::{Endpoints, StackError, TenantEndpoint, SHARED_SECRET};
+
+/// Log lines of each tenant that [`RunningStack::logs`] shows.
+pub const LOG_TAIL: usize = 100;
 
 /// In tenant env values, replaced by the stub's base URL.
 pub const STUB_PLACEHOLDER: &str = "{stub}";
@@ -125,6 +133,9 @@ pub struct StackOptions {
     /// Faults armed at the stub after it listens and before the tenants
     /// boot (so a `tenants_config` fault hits their boot refresh).
     pub faults: Vec<FaultSpec>,
+    /// Run both tenants opaque (`tenant-double --no-evidence`): as the real
+    /// tenant, with no `/__/tenant/*` evidence and no tenant-only fields.
+    pub opaque_tenants: bool,
 }
 
 impl Default for StackOptions {
@@ -138,6 +149,7 @@ impl Default for StackOptions {
             alpha: TenantOptions::alpha(),
             beta: TenantOptions::beta(),
             faults: Vec::new(),
+            opaque_tenants: false,
         }
     }
 }
@@ -159,8 +171,8 @@ impl Embedded {
             return Err(e);
         }
         let (alpha, beta) = tokio::join!(
-            start_tenant("alpha", &opts.alpha, &stub_base),
-            start_tenant("beta", &opts.beta, &stub_base)
+            start_tenant("alpha", &opts.alpha, &stub_base, opts.opaque_tenants),
+            start_tenant("beta", &opts.beta, &stub_base, opts.opaque_tenants)
         );
         let (alpha, beta) = match (alpha, beta) {
             (Ok(a), Ok(b)) => (a, b),
@@ -234,6 +246,7 @@ async fn start_tenant(
     label: &'static str,
     opts: &TenantOptions,
     stub: &str,
+    opaque: bool,
 ) -> Result<tenant_double::Tenant, StackError> {
     let mut config =
         tenant_double::Config::from_vars(opts.variables(stub)).map_err(|e| StackError::Tenant {
@@ -243,6 +256,8 @@ async fn start_tenant(
     config.bind = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     config.port = 0;
     config.retry = opts.retry;
+    // A tenant's own `TENANT_DOUBLE_NO_EVIDENCE` may make it opaque too.
+    config.no_evidence |= opaque;
     tenant_double::start(config)
         .await
         .map_err(|e| StackError::Tenant {
@@ -287,19 +302,23 @@ impl RunningStack {
         &self.stub
     }
 
-    /// The tenants' own log lines (what they resolved, config refreshes,
-    /// provision outcomes): the embedded stack's "service logs".
+    /// The last [`LOG_TAIL`] of each tenant's own log lines (what it
+    /// resolved, config refreshes, provision outcomes, health sweeps), kept
+    /// in memory by the tenant whether it is opaque or not: the embedded
+    /// stack's "service logs", the tenant side of a failure.
     pub fn logs(&self) -> String {
         let mut out = String::new();
         for (label, t) in [("alpha", &self.alpha), ("beta", &self.beta)] {
-            let report = t.report();
+            let lines = t.log_lines();
+            let from = lines.len().saturating_sub(LOG_TAIL);
             out.push_str(&format!(
-                "---- tenant {label} ({}, org {}) ----\n",
+                "---- tenant {label} ({}, org {}{}; last {} of its log lines) ----\n",
                 t.base_url(),
-                report.org_id
+                t.org_id(),
+                if t.is_opaque() { ", opaque" } else { "" },
+                lines.len() - from
             ));
-            let from = report.log.len().saturating_sub(200);
-            for line in &report.log[from..] {
+            for line in &lines[from..] {
                 out.push_str(line);
                 out.push('\n');
             }

@@ -3,6 +3,9 @@
 //! Docker, ephemeral loopback ports, drift injectable for tests) or brought
 //! up with **docker compose** from `compose.yml` ([`Compose`]).
 //!
+//! [`identify`] names what a running stack is (stub version and contract
+//! fingerprint, each tenant's `/buildinfo`, compose images).
+//!
 //! Both give the same [`Endpoints`]: the stub's URL and each tenant's URL,
 //! org and admin token, as seed and the replays reach them. The defaults
 //! are the ones of `docs/ARCHITECTURE.md` ("Stack defaults"), so compose and
@@ -20,12 +23,16 @@
 
 pub mod compose;
 pub mod embedded;
+pub mod identity;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use compose::{BuildPolicy, Compose, ComposeOptions, ComposeStack};
-pub use embedded::{Embedded, RunningStack, StackOptions, TenantOptions, STUB_PLACEHOLDER};
+pub use embedded::{
+    Embedded, RunningStack, StackOptions, TenantOptions, LOG_TAIL, STUB_PLACEHOLDER,
+};
+pub use identity::{identify, StackIdentity};
 
 /// The stack's shared secret (`MOLECULE_CP_SHARED_SECRET`), = the stub's default.
 pub const SHARED_SECRET: &str = cp_stub::DEFAULT_SHARED_SECRET;

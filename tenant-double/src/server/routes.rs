@@ -43,6 +43,10 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
             Method::GET => json_response(StatusCode::OK, &buildinfo()),
             _ => method_not_allowed("GET"),
         },
+        // The real tenant has no evidence endpoints.
+        ["__", "tenant", ..] if shared.config.no_evidence => {
+            error(StatusCode::NOT_FOUND, "not found")
+        }
         ["__", "tenant", "cp"] => match method {
             Method::GET => json_response(StatusCode::OK, &json!(evidence::report(shared))),
             _ => method_not_allowed("GET"),
@@ -109,7 +113,7 @@ fn buildinfo() -> Value {
     json!({
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
-        "git_sha": option_env!("GIT_SHA").unwrap_or("unknown"),
+        "git_sha": env!("TENANT_DOUBLE_GIT_SHA"),
         "contract": contract::fingerprint(),
         "kind": "reference-tenant",
     })

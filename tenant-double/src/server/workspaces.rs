@@ -27,7 +27,7 @@ pub(crate) fn list(shared: &Shared) -> Resp {
         .iter()
         .filter_map(|id| inner.workspaces.get(id))
         .filter(|ws| !ws.deleted())
-        .map(|ws| ws.view(&shared.config.org_id))
+        .map(|ws| ws.view(&shared.config.org_id, shared.config.no_evidence))
         .collect();
     json_response(StatusCode::OK, &Value::Array(list))
 }
@@ -36,7 +36,10 @@ pub(crate) fn list(shared: &Shared) -> Resp {
 pub(crate) fn get(shared: &Shared, id: &str) -> Resp {
     let inner = shared.lock();
     match inner.workspaces.get(id).filter(|ws| !ws.deleted()) {
-        Some(ws) => json_response(StatusCode::OK, &ws.view(&shared.config.org_id)),
+        Some(ws) => json_response(
+            StatusCode::OK,
+            &ws.view(&shared.config.org_id, shared.config.no_evidence),
+        ),
         None => error(StatusCode::NOT_FOUND, "workspace not found"),
     }
 }
@@ -139,7 +142,7 @@ pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
                 stops: Vec::new(),
             },
         };
-        let view = ws.view(&shared.config.org_id);
+        let view = ws.view(&shared.config.org_id, shared.config.no_evidence);
         inner.workspaces.insert(id.clone(), ws);
         inner.order.push(id.clone());
         inner.totals.provision_runs += 1;

@@ -1,0 +1,362 @@
+//! `replays gate --opaque-tenants`: both tenants answer as the real tenant
+//! (`tenant-double --no-evidence`: no `/__/tenant/*`, `provisioning` after
+//! a provision, no `instance_id`), and each drift still turns the gate red
+//! with its cause named — caught from the stub's side (seed reads the
+//! stub's journal) since the tenants show nothing. On failure the tenants'
+//! own log lines are in the outcome; every run names the stack.
+//!
+//! Real loopback sockets, in-process servers. No timed assertions.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use contract::admin::FaultSpec;
+use replay_runner::{ColorChoice, EnvFile, RunOptions};
+use replays::stack::{StackOptions, TenantOptions};
+use replays::{GateOptions, GateOutcome, StackChoice};
+use serde_json::json;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+fn opaque(stack: StackOptions) -> GateOptions {
+    GateOptions {
+        stack: StackChoice::Embedded(StackOptions {
+            opaque_tenants: true,
+            ..stack
+        }),
+        run: RunOptions {
+            dir: cases_dir(),
+            env_file: EnvFile::Disabled,
+            process_env: Some(BTreeMap::new()),
+            color: ColorChoice::Never,
+            print: false,
+            ..RunOptions::default()
+        },
+        seed_timeout: Duration::from_secs(30),
+        seed_env_file: None,
+        progress: false,
+    }
+}
+
+fn run(stack: StackOptions) -> GateOutcome {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(replays::gate(&opaque(stack))).unwrap();
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    g
+}
+
+/// A red gate whose failure (seed's message) contains every `needle`, and
+/// whose outcome carries the opaque tenants' own log lines.
+fn red(g: &GateOutcome, needles: &[&str]) -> String {
+    assert_eq!(g.exit_code, 1);
+    let failure = g.failure.clone().expect("a stack or seed failure");
+    for n in needles {
+        assert!(failure.contains(n), "no `{n}` in: {failure}");
+    }
+    assert!(!failure.contains("/__/tenant/"), "{failure}");
+    let logs = g.logs.clone().expect("the tenants' logs on failure");
+    for label in ["alpha", "beta"] {
+        assert!(
+            logs.contains(&format!("---- tenant {label} (")) && logs.contains(", opaque; last "),
+            "{logs}"
+        );
+    }
+    assert!(logs.contains("CP provision base"), "{logs}");
+    failure
+}
+
+fn fault(route: contract::RouteId, status: u16, body: serde_json::Value) -> FaultSpec {
+    FaultSpec {
+        route: route.into(),
+        status: Some(status),
+        body: Some(body),
+        ..FaultSpec::default()
+    }
+}
+
+/// The CLI: exit 0, the evidence replays left out and named, the stack named.
+#[test]
+fn the_gate_passes_with_opaque_tenants() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GATE_OPAQUE_TENANTS", "1")
+        .current_dir(tmp.path())
+        .arg("gate")
+        .arg("--dir")
+        .arg(cases_dir())
+        .args(["--color", "never"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("5 passed, 0 failed, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("[replay] PASS: tenant-isolation ("),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("[gate] opaque tenants: leaving out 5 replay(s) tagged `evidence`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("interim, until evidence steps can SKIP): tenant-admin-restart, tenant-config-applied, tenant-cp-bases, tenant-provision-attributed, tenant-stop-reaches-stub"),
+        "{stderr}"
+    );
+    for line in [
+        "[gate] stack: cp-stub 0.1.0 (git ",
+        &format!("contract {})", contract::fingerprint()),
+        "; tenant alpha git ",
+        "(opaque tenants)",
+        "[gate] ran against: cp-stub ",
+    ] {
+        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn the_outcome_names_the_stack_and_what_was_left_out() {
+    let g = run(StackOptions::default());
+    assert_eq!(g.exit_code, 0, "{:?}", g.failure);
+    assert_eq!(g.left_out.len(), 5);
+    assert!(g.left_out.iter().all(|n| n.starts_with("tenant-")));
+    let stack = g.stack.expect("the stack's identity");
+    assert!(stack.stub.contains(contract::fingerprint()), "{stack}");
+    assert_eq!(stack.tenants.len(), 2);
+    assert!(stack.tenants[0].1.contains("tenant-double"), "{stack}");
+    assert!(g.logs.is_none(), "logs are collected on failure only");
+}
+
+/// D3: provision answered 200. The tenant side of it (its own log line)
+/// is in the outcome and in the JUnit report's system-out.
+#[test]
+fn d3_provision_answered_200() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("junit.xml");
+    let mut opts = opaque(StackOptions {
+        faults: vec![fault(
+            contract::RouteId::Provision,
+            200,
+            json!({"workspace_id": "w", "status": "ok"}),
+        )],
+        ..StackOptions::default()
+    });
+    opts.run.junit = Some(junit.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(replays::gate(&opts)).unwrap();
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let failure = red(
+        &g,
+        &[
+            "seed: workspace alpha-parent",
+            "failed to provision: the tenant reports it failed",
+            "the stub answered its 1 provision call(s) under org-alpha with 200",
+            "answered 200 where the real client needs 201",
+            "(incident D3)",
+        ],
+    );
+    assert!(
+        !failure.contains("fix the tenant's CP settings"),
+        "{failure}"
+    );
+    assert!(g.logs.unwrap().contains("provision failed (200)"));
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    let case = &report.test_suites[0].test_cases[0];
+    assert_eq!(case.name.as_str(), "gate:seed");
+    let out = case
+        .system_out
+        .as_ref()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    assert!(
+        out.contains("---- tenant alpha (") && out.contains("provision failed (200)"),
+        "{out}"
+    );
+}
+
+/// D3/D10: a 201 the client cannot decode (`state: 7`).
+#[test]
+fn d3_provision_201_the_client_cannot_decode() {
+    let g = run(StackOptions {
+        faults: vec![fault(
+            contract::RouteId::Provision,
+            201,
+            json!({"instance_id": "mol-ws-x", "state": 7}),
+        )],
+        ..StackOptions::default()
+    });
+    red(
+        &g,
+        &[
+            "seed: workspace alpha-parent",
+            "has no instance: the stub answered its provision call 201 with",
+            r#""state":7"#,
+            "/state",
+            "incident D3",
+        ],
+    );
+}
+
+/// D10: a 201 whose instance id is not the CP's `mol-ws-`.
+#[test]
+fn d10_provision_201_without_a_mol_ws_id() {
+    let g = run(StackOptions {
+        faults: vec![fault(
+            contract::RouteId::Provision,
+            201,
+            json!({"instance_id": "i-123", "state": "running"}),
+        )],
+        ..StackOptions::default()
+    });
+    red(&g, &["has no instance", "`mol-ws-…` id", "incident D10"]);
+}
+
+/// D1: a nested tenant config, armed before the tenants boot.
+#[test]
+fn d1_nested_config() {
+    let g = run(StackOptions {
+        faults: vec![fault(
+            contract::RouteId::TenantsConfig,
+            200,
+            json!({"MOLECULE_CP_URL": "http://cp-stub:9090", "runtimes": ["claude-code"]}),
+        )],
+        ..StackOptions::default()
+    });
+    red(
+        &g,
+        &[
+            "seed: tenant alpha's boot config call (GET /cp/tenants/config under org-alpha)",
+            "cannot decode",
+            "/runtimes",
+            "(incident D1)",
+        ],
+    );
+}
+
+/// D2: alpha wired only through CP_UPSTREAM_URL, which no CP client reads.
+#[test]
+fn d2_only_cp_upstream_url() {
+    let g = run(StackOptions {
+        alpha: TenantOptions::alpha()
+            .with_env("CP_PROVISION_URL", "")
+            .with_env("MOLECULE_CP_URL", "")
+            .with_env("CP_UPSTREAM_URL", "{stub}"),
+        ..StackOptions::default()
+    });
+    red(
+        &g,
+        &[
+            "seed: workspace alpha-parent",
+            "the stub received no provision call for it under org-alpha (incident D2)",
+            "its boot config call did not reach this stub under org-alpha either",
+            "CP_UPSTREAM_URL is read by neither CP client",
+        ],
+    );
+}
+
+/// D4: alpha's MOLECULE_ORG_ID is not the org seed (and the harness) uses.
+#[test]
+fn d4_tenant_org_differs_from_seeds() {
+    let g = run(StackOptions {
+        alpha: TenantOptions::alpha().with_env("MOLECULE_ORG_ID", "org-gamma"),
+        ..StackOptions::default()
+    });
+    red(
+        &g,
+        &[
+            "seed: creating alpha-parent on tenant alpha",
+            "answered 404",
+            "the stub saw no boot config call from it under org-alpha",
+            "the tenant's MOLECULE_ORG_ID is not org-alpha (incident D4)",
+        ],
+    );
+}
+
+/// D4: alpha provisions through another stub. The opaque tenant stays
+/// `provisioning` either way: only the stub's journal shows that the call
+/// never arrived (after seed's arrival window).
+#[test]
+fn d4_provision_misrouted_to_another_stub() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let other = rt
+        .block_on(cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        }))
+        .unwrap();
+    let g = run(StackOptions {
+        alpha: TenantOptions::alpha().with_env("CP_PROVISION_URL", &other.base_url()),
+        ..StackOptions::default()
+    });
+    red(
+        &g,
+        &[
+            "seed: tenant alpha (",
+            "the stub never received its provision call under org-alpha for alpha-parent",
+            "while the tenant reports it provisioning",
+            "(incident D4, or D2)",
+        ],
+    );
+    rt.block_on(other.shutdown());
+}
+
+/// D17: a provision the tenant keeps retrying (503 at every attempt, the
+/// real backoff) is bounded by seed's timeout, and the stub's side names
+/// the retried answers although the opaque tenant still shows
+/// `provisioning`.
+#[test]
+fn d17_a_retried_provision_is_bounded_and_named() {
+    let mut opts = opaque(StackOptions {
+        faults: vec![FaultSpec {
+            route: contract::RouteId::Provision.into(),
+            org: Some("org-alpha".into()),
+            status: Some(503),
+            ..FaultSpec::default()
+        }],
+        ..StackOptions::default()
+    });
+    opts.seed_timeout = Duration::from_secs(4);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(replays::gate(&opts)).unwrap();
+    if let Some(d) = &g.workdir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    red(
+        &g,
+        &[
+            "seed: workspace alpha-parent",
+            "is not provisioned after",
+            "(status provisioning)",
+            "provision call(s) under org-alpha with 503, 503",
+            "never 201",
+        ],
+    );
+}
