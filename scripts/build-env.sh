@@ -26,5 +26,11 @@ case $CP_HARNESS_PROFILE in
 esac
 CP_HARNESS_BIN_DIR=${CARGO_TARGET_DIR:-target}/$CP_HARNESS_TARGET/$CP_HARNESS_BIN_DIR
 # target.<triple>.rustflags, e.g. CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS.
-export "CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$CP_HARNESS_TARGET")_RUSTFLAGS=-C target-feature=+crt-static -C relocation-model=static${CP_HARNESS_RUSTFLAGS:+ $CP_HARNESS_RUSTFLAGS}"
+CP_HARNESS_STATIC_FLAGS="-C target-feature=+crt-static -C relocation-model=static"
+export "CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$CP_HARNESS_TARGET")_RUSTFLAGS=$CP_HARNESS_STATIC_FLAGS${CP_HARNESS_RUSTFLAGS:+ $CP_HARNESS_RUSTFLAGS}"
+# The doctests link against the same (non-PIC) libraries.
+case " ${RUSTDOCFLAGS:-} " in
+  *" $CP_HARNESS_STATIC_FLAGS "*) ;;
+  *) export RUSTDOCFLAGS="$CP_HARNESS_STATIC_FLAGS${RUSTDOCFLAGS:+ $RUSTDOCFLAGS}" ;;
+esac
 CP_HARNESS_CARGO_TEST=(cargo test --workspace --profile "$CP_HARNESS_PROFILE" --target "$CP_HARNESS_TARGET")
