@@ -24,12 +24,18 @@ REPO=${REPO:-$HERE}
 OUT=${BENCH_OUT:-$HERE/bench/out}
 mkdir -p "$OUT"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ci-XXXX")
-cleanup() { [[ ${KEEP:-} == 1 ]] || rm -rf "$dir"; }
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+cleanup() {
+  # cargo --timings reports (CI's build writes one) are kept with the log.
+  if [[ -d $dir/target/cargo-timings ]]; then
+    mkdir -p "$OUT/timings-$stamp" && cp "$dir"/target/cargo-timings/cargo-timing-2*.html "$OUT/timings-$stamp/" 2>/dev/null || true
+  fi
+  [[ ${KEEP:-} == 1 ]] || rm -rf "$dir"
+}
 trap cleanup EXIT
 git clone -q "$REPO" "$dir"
 git -C "$dir" checkout -q "$COMMIT"
 sha=$(git -C "$dir" rev-parse --short HEAD)
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
 # A clean build: no shared target dir, no wrapper, no extra flags.
 unset CARGO_TARGET_DIR RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER RUSTFLAGS CP_HARNESS_RUSTFLAGS
 echo "bench: $sha in $dir (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
