@@ -46,13 +46,8 @@ if [[ $MAIN_JOB_MODE == 1 ]]; then
   start=$(date +%s.%N)
   (cd "$dir" && eval "$cmd") >"$log" 2>&1
   end=$(date +%s.%N)
-  # CPU seconds of the finished children (the build): `times`, in this
-  # shell (a command substitution would see no children).
-  times >"$log.times"
-  cpu=$(sed -n 2p "$log.times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); t += p[1] * 60 + p[2] } printf "%.0f", t }')
-  rm -f "$log.times"
-  awk -v s="$start" -v e="$end" -v c="$cmd" -v h="$sha" -v cpu="$cpu" \
-    'BEGIN { printf "main job %s: %.1f s wall, %s s cpu (%s)\n", h, e - s, cpu, c }'
+  awk -v s="$start" -v e="$end" -v c="$cmd" -v h="$sha" \
+    'BEGIN { printf "main job %s: %.1f s wall (%s)\n", h, e - s, c }'
 else
   log="$OUT/ci-$sha-$stamp.log"
   rc=0
