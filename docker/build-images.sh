@@ -7,10 +7,12 @@
 #   docker/build-images.sh --no-cargo     # package the binaries already in docker/dist/
 #   docker/build-images.sh --from-source  # docker/Dockerfile instead (needs registry access)
 #
-# Default flow: build cp-stub and tenant-double (with --tools also seed and
-# replays) statically (glibc, -C target-feature=+crt-static) into a
-# dedicated target dir, copy them to docker/dist/, then `docker build`
-# docker/Dockerfile.scratch once per image:
+# Default flow: the workspace's one test-and-image build
+# (scripts/build-env.sh: cargo test --workspace --no-run --profile ci
+# --target <host>, static: +crt-static), so the images hold the very
+# binaries the tests run and scripts/test.sh compiles nothing twice; copy
+# cp-stub and tenant-double (with --tools also seed and replays) stripped to
+# docker/dist/, then `docker build` docker/Dockerfile.scratch once per image:
 #
 #   target         tag (override)                                    contents
 #   cp-stub        cp-harness/cp-stub:local       (CP_STUB_IMAGE)       /cp-stub
@@ -21,10 +23,9 @@
 # changed (a content hash is kept in its label cp-harness.content); cargo
 # itself is incremental. Nothing is pulled.
 #
-# Environment:
-#   CP_HARNESS_STATIC_TARGET_DIR  cargo target dir of the static build [target/static]
+# Environment (scripts/build-env.sh):
+#   CP_HARNESS_PROFILE            cargo profile [ci]
 #   CP_HARNESS_TARGET             target triple [the host's, e.g. x86_64-unknown-linux-gnu]
-#   CP_HARNESS_PROFILE            cargo profile [release]
 #   CP_HARNESS_MAX_IMAGE_MB       warn when an image is larger [15]
 #
 # Prints one line per image with its size and writes docker/dist/image-sizes.txt.
@@ -98,30 +99,29 @@ if [[ $FROM_SOURCE == 1 ]]; then
     docker_build -f docker/Dockerfile --target "$target" --build-arg GIT_SHA="$sha" -t "$tag" .
   done
 else
-  TRIPLE=${CP_HARNESS_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
-  PROFILE=${CP_HARNESS_PROFILE:-release}
-  STATIC_DIR=${CP_HARNESS_STATIC_TARGET_DIR:-$ROOT/target/static}
-  case "$PROFILE" in
-    dev) profile_dir=debug ;;
-    *) profile_dir=$PROFILE ;;
-  esac
-  out_dir="$STATIC_DIR/$TRIPLE/$profile_dir"
-
+  # shellcheck source=../scripts/build-env.sh
+  source scripts/build-env.sh
   mkdir -p docker/dist
   if [[ $NO_CARGO == 0 ]]; then
-    bin_args=()
-    for bin in "${BINS[@]}"; do bin_args+=(--bin "$bin"); done
-    # --target keeps RUSTFLAGS off build scripts and proc macros (which must
-    # stay dynamic); only the binaries and their dependencies are static.
-    log "cargo build --profile $PROFILE --target $TRIPLE ${bin_args[*]} (static: +crt-static) into $STATIC_DIR"
+    log "${CP_HARNESS_CARGO_TEST[*]} --no-run (static: +crt-static; the build the tests use)"
     start=$(date +%s)
-    RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$STATIC_DIR" \
-      cargo build --profile "$PROFILE" --target "$TRIPLE" "${bin_args[@]}"
+    "${CP_HARNESS_CARGO_TEST[@]}" --no-run
     log "static build: $(($(date +%s) - start)) s"
     for bin in "${BINS[@]}"; do
-      src="$out_dir/$bin"
+      src="$CP_HARNESS_BIN_DIR/$bin"
       [[ -x $src ]] || die "$src was not built"
-      cmp -s "$src" "docker/dist/$bin" || cp -f "$src" "docker/dist/$bin"
+      # Symbols and debug info stay in the target dir, not in the image.
+      if command -v strip >/dev/null; then
+        strip -o "docker/dist/$bin.tmp" "$src"
+      else
+        log "strip not found (binutils): $bin goes into the image unstripped"
+        cp -f "$src" "docker/dist/$bin.tmp"
+      fi
+      if cmp -s "docker/dist/$bin.tmp" "docker/dist/$bin"; then
+        rm -f "docker/dist/$bin.tmp"
+      else
+        mv -f "docker/dist/$bin.tmp" "docker/dist/$bin"
+      fi
     done
   fi
   for bin in "${BINS[@]}"; do

@@ -4,10 +4,14 @@
 #
 #   1. Docker: scripts/ensure-docker.sh (installs docker.io + docker-compose
 #      from Debian and starts dockerd when `docker info` fails)
-#   2. images: docker/build-images.sh (static cp-stub + tenant-double,
-#      FROM scratch; incremental, so a second run takes seconds)
-#   3. cargo test --workspace (unit, integration over 127.0.0.1 sockets,
-#      the replays golden cases, and containers-tests against the images)
+#   2. images: docker/build-images.sh, which compiles the workspace's one
+#      test-and-image build (scripts/build-env.sh: cargo test --workspace
+#      --no-run --profile ci --target <host>, static) and packs cp-stub and
+#      tenant-double FROM scratch (incremental: a second run takes seconds)
+#   3. cargo test --workspace with the same profile, target and flags: no
+#      compiling left, the tests (unit, integration over 127.0.0.1 sockets,
+#      the replays golden cases, containers-tests against the images) run
+#      against the very binaries the images hold
 #
 # Extra arguments go to cargo test, e.g. `scripts/test.sh -p replays`.
 # CP_HARNESS_SKIP_DOCKER=1 skips steps 1-2, and the container tests that
@@ -20,4 +24,6 @@ if [[ ${CP_HARNESS_SKIP_DOCKER:-} != 1 ]]; then
   scripts/ensure-docker.sh
   docker/build-images.sh
 fi
-exec cargo test --workspace "$@"
+# shellcheck source=build-env.sh
+source scripts/build-env.sh
+exec "${CP_HARNESS_CARGO_TEST[@]}" "$@"
