@@ -130,7 +130,8 @@ fn shown<'a>(name: &str, value: &'a str) -> &'a str {
 
 /// Replace, in place and at any depth, every value under a secret key
 /// (strings, numbers, arrays or objects alike: a secret can be any shape),
-/// and the credentials of every URL-valued string.
+/// and in every string what [`text`] masks (the credentials of a URL, a
+/// `token=…` pair).
 pub fn redact_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -143,9 +144,10 @@ pub fn redact_json(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
-        Value::String(text) => {
-            if let Cow::Owned(clean) = url_credentials(text) {
-                *text = clean;
+        Value::String(value) => {
+            // A string may itself hold `name=value` pairs or a URL.
+            if let Cow::Owned(clean) = text(value) {
+                *value = clean;
             }
         }
         _ => {}
