@@ -141,7 +141,8 @@ pub enum Shutdown {
 /// error that drops the connection) end that connection only; so do the
 /// idle timeout and the connection cap ([`ServeOptions`]). On
 /// `shutdown` the listener is closed at once (new connections are
-/// refused), idle connections are closed, in-flight requests get their
+/// refused), idle connections (also those still sending request headers)
+/// are closed, in-flight requests get their
 /// answers (up to [`ServeOptions::grace`]), then the rest are aborted.
 pub async fn serve<M, S, B>(
     listener: TcpListener,
@@ -202,6 +203,7 @@ where
         }
     }
     drop(listener);
+    open.close_idle();
     if tokio::time::timeout(options.grace, graceful.shutdown())
         .await
         .is_ok()

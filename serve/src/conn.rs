@@ -104,6 +104,16 @@ impl Conns {
         self.lock().open.remove(&state.id);
     }
 
+    /// Tell every connection with no request in flight to close (shutdown:
+    /// one still sending its headers must not hold the drain).
+    pub(crate) fn close_idle(&self) {
+        for c in self.lock().open.values() {
+            if c.idle_since().is_some() {
+                c.close.notify_one();
+            }
+        }
+    }
+
     /// Tell the connection idle the longest to close, and forget it (its
     /// task ends soon); false when every connection has a request in flight.
     pub(crate) fn close_oldest_idle(&self) -> bool {
