@@ -7,7 +7,6 @@
 //! versions at full size are `binary_hardening.rs` (`#[ignore]`,
 //! `bench/robustness.sh`).
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use contract::admin::OTHER_ORG;
@@ -16,14 +15,26 @@ use test_support::{stub::*, *};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Each vector: (how to send it, the secret that must never come out).
-fn corpus() -> Vec<(&'static str, String, Vec<(&'static str, String)>, String)> {
-    // (query, body, headers, secret)
+/// One vector: how to send it, and the secret that must never come out.
+struct Vector {
+    query: &'static str,
+    body: String,
+    headers: Vec<(&'static str, String)>,
+    secret: String,
+}
+
+fn corpus() -> Vec<Vector> {
     let pad = "x".repeat(70_000);
-    let mut v: Vec<(&'static str, String, Vec<(&'static str, String)>, String)> = Vec::new();
-    let mut add = |q: &'static str, body: String, headers: Vec<(&'static str, String)>, s: &str| {
-        v.push((q, body, headers, s.to_string()))
-    };
+    let mut v = Vec::new();
+    let mut add =
+        |query: &'static str, body: String, headers: Vec<(&'static str, String)>, s: &str| {
+            v.push(Vector {
+                query,
+                body,
+                headers,
+                secret: s.to_string(),
+            })
+        };
     add(
         "",
         format!(
@@ -168,7 +179,13 @@ async fn no_secret_of_the_corpus_reaches_journal_log_or_state() {
     let base = stub.base_url();
     let corpus = corpus();
     assert!(corpus.len() >= 20);
-    for (q, body, headers, _) in &corpus {
+    for Vector {
+        query: q,
+        body,
+        headers,
+        ..
+    } in &corpus
+    {
         for path in ["/cp/workspaces/provision", "/cp/nowhere"] {
             let url = if q.is_empty() {
                 format!("{base}{path}")
@@ -201,7 +218,7 @@ async fn no_secret_of_the_corpus_reaches_journal_log_or_state() {
         .unwrap();
     let logs = lines.lock().unwrap().join("\n");
     let mut leaks = Vec::new();
-    for (_, _, _, secret) in &corpus {
+    for Vector { secret, .. } in &corpus {
         for (what, text) in [("journal", &journal), ("state", &state), ("log", &logs)] {
             if text.contains(secret.as_str()) {
                 leaks.push(format!("{secret} in {what}"));
@@ -490,13 +507,12 @@ async fn bytes_bound_headers_bodies_org_keys_and_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_writer_that_blocks_never_holds_a_request() {
-    let gate = Arc::new(Mutex::new(()));
-    let held = gate.lock().unwrap();
-    let blocked = gate.clone();
+    // The writer blocks until `release` is dropped (a stuck log shipper).
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
     let stub = start(Config {
         log_format: LogFormat::Text,
         log_sink: Some(LogSink::buffered(8, move |_| {
-            let _g = blocked.lock();
+            let _ = blocked.recv();
         })),
         ..Config::default()
     })
@@ -518,7 +534,7 @@ async fn a_log_writer_that_blocks_never_holds_a_request() {
     assert!(answered.is_ok(), "requests held up by the log");
     let st = state(&c, &base).await;
     assert!(st.log_lines_dropped >= 150, "{}", st.log_lines_dropped);
-    drop(held);
+    drop(release);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
