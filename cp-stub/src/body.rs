@@ -78,6 +78,7 @@ impl Parsed {
                 if let Some(schema) = route.request_schema {
                     out.violations = contract::validate(schema, &v)
                         .unwrap_or_else(|e| vec![violation("schema", e.to_string())]);
+                    out.violations.iter_mut().for_each(mask_secret_values);
                 }
                 out.json = Some(v);
             }
@@ -93,6 +94,23 @@ impl Parsed {
     /// The field's value when the body is an object with that member as a string.
     pub(crate) fn get(&self, field: Field) -> Option<&str> {
         self.json.as_ref()?.get(field.name())?.as_str()
+    }
+}
+
+/// A violation's message quotes the offending value: masked when it sits
+/// under a secret-named member, and any secret member inside it masked too
+/// (the message reaches the state, the journal and strict mode's 400).
+fn mask_secret_values(v: &mut Violation) {
+    if v.path
+        .split('/')
+        .any(|segment| contract::redact::is_secret_name(segment))
+    {
+        v.message = format!(
+            "the value at {} breaks the schema ({}); not shown: the field is secret",
+            v.path, v.keyword
+        );
+    } else if let std::borrow::Cow::Owned(clean) = contract::redact::text(&v.message) {
+        v.message = clean;
     }
 }
 

@@ -200,14 +200,30 @@ async fn no_secret_of_the_corpus_reaches_journal_log_or_state() {
             assert!(r.status().as_u16() < 500 || r.status().as_u16() == 501);
         }
     }
-    let journal = c
-        .get(format!("{base}/__/stub/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Every page of the journal (a page is ~1 MiB at most).
+    let mut journal = String::new();
+    let mut since = 0;
+    let mut pages = 0;
+    loop {
+        let text = c
+            .get(format!("{base}/__/stub/requests?since_seq={since}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let page: contract::admin::JournalPage = serde_json::from_str(&text).unwrap();
+        journal.push_str(&text);
+        pages += 1;
+        match page.next_since_seq {
+            Some(n) if pages < 20 => since = n,
+            _ => {
+                assert_eq!(page.entries.last().map(|e| e.seq), Some(page.last_seq));
+                break;
+            }
+        }
+    }
     let state = c
         .get(format!("{base}/__/stub/state"))
         .send()
