@@ -168,6 +168,32 @@ fn corpus() -> Vec<Vector> {
         vec![],
         "S3CRET-B23",
     );
+    // Schema violations quote the offending value: in the state and the journal.
+    add(
+        "",
+        r#"{"org_id":"o","workspace_id":"w","runtime":"r","tier":1,"platform_url":"u","env":{"ADMIN_TOKEN":987654321}}"#.into(),
+        vec![],
+        "987654321",
+    );
+    add(
+        "",
+        r#"[{"api_key":"S3CRET-V25"}]"#.into(),
+        vec![],
+        "S3CRET-V25",
+    );
+    add(
+        "",
+        r#"{"org_id":"o","workspace_id":"w","runtime":"r","tier":{"password":"S3CRET-V26"},"platform_url":"u","env":{}}"#.into(),
+        vec![],
+        "S3CRET-V26",
+    );
+    // A body member that holds a query string, and a secret in a URL's query.
+    add(
+        "",
+        r#"{"callback":"https://h/cb?token=S3CRET-V27&x=1"}"#.into(),
+        vec![],
+        "S3CRET-V27",
+    );
     v
 }
 
