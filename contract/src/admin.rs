@@ -6,7 +6,7 @@
 //! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
 //! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults (not the workspace → org map that attributes stop, status and console) |
 //! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
-//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`] |
+//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
 //! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
 //! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
 //! | GET | `/__/stub/version` | [`VersionInfo`] |
@@ -157,7 +157,9 @@ pub struct JournalEntry {
     pub status: u16,
     /// Time to answer, in microseconds.
     pub duration_us: u64,
-    /// Request headers, with [`REDACTED_HEADERS`] values replaced by [`REDACTED`].
+    /// Request headers, the value of every secret-named one
+    /// ([`crate::redact::is_secret_name`]) replaced by [`REDACTED`]; at most
+    /// 8 KiB in all (see `headers_truncated`).
     pub headers: BTreeMap<String, String>,
     /// Which credential headers arrived (lower-case names from
     /// [`REDACTED_HEADERS`], e.g. `authorization`, `x-molecule-admin-token`),

@@ -101,10 +101,7 @@ impl Parsed {
 /// under a secret-named member, and any secret member inside it masked too
 /// (the message reaches the state, the journal and strict mode's 400).
 fn mask_secret_values(v: &mut Violation) {
-    if v.path
-        .split('/')
-        .any(|segment| contract::redact::is_secret_name(segment))
-    {
+    if v.path.split('/').any(contract::redact::is_secret_name) {
         v.message = format!(
             "the value at {} breaks the schema ({}); not shown: the field is secret",
             v.path, v.keyword

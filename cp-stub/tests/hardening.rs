@@ -348,6 +348,9 @@ async fn slow_body_idle_and_silent_clients_are_closed_within_their_timeouts() {
             "{what}: closed after {took:?}"
         );
     }
+    // A fresh client: `c`'s pooled connection was idle past the idle
+    // timeout, and may be closing just as it would be reused.
+    let c = client();
     let st = state(&c, &stub.base_url()).await;
     // The slow-body call and assert_still_serving's provision.
     assert_eq!(st.provision_calls(), 2);
