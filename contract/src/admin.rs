@@ -6,7 +6,7 @@
 //! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
 //! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults (not the workspace → org map that attributes stop, status and console) |
 //! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
-//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`] |
+//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
 //! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
 //! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
 //! | GET | `/__/stub/version` | [`VersionInfo`] |
@@ -29,6 +29,16 @@ pub const ADMIN_PREFIX: &str = "/__/stub";
 pub const LEGACY_STATE_PATH: &str = "/__stub/state";
 /// Default journal capacity (entries kept; older ones are dropped first).
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
+/// Default journal byte budget: entries are dropped oldest first once the
+/// kept ones hold more (whichever of this and the capacity is reached first).
+pub const DEFAULT_JOURNAL_BYTES: usize = 16 * 1024 * 1024;
+/// Default cap on distinct org keys in [`StubState::orgs`].
+pub const DEFAULT_ORGS_CAP: usize = 1_000;
+/// The org key that counts the calls of every org past the cap.
+pub const OTHER_ORG: &str = "<other>";
+/// Largest `GET /__/stub/requests` answer body, about: a page stops before
+/// the entry that would pass it ([`JournalPage::next_since_seq`] continues).
+pub const JOURNAL_PAGE_BYTES: usize = 1024 * 1024;
 /// Header values never stored or logged in clear.
 pub const REDACTED_HEADERS: &[&str] = &[
     "authorization",
@@ -58,7 +68,20 @@ pub struct StubState {
     /// to the presented admin token (`ORG=TOKEN`), else the org that
     /// provisioned the workspace named in the path (the real client's stop,
     /// status and console carry no org); calls with none are under `"-"`.
+    /// At most [`StubState::orgs_cap`] keys: the calls of later orgs are
+    /// counted under [`OTHER_ORG`] (see [`StubState::orgs_overflowed`]).
     pub orgs: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The cap on distinct keys of `orgs`.
+    #[serde(default)]
+    pub orgs_cap: u64,
+    /// Calls counted under [`OTHER_ORG`] because `orgs` was full; non-zero
+    /// means a per-org count of an org not listed is unknown, not zero.
+    #[serde(default)]
+    pub orgs_overflowed: u64,
+    /// Request log lines dropped because the log writer lagged (a stdout
+    /// nobody reads): logging never holds up an answer.
+    #[serde(default)]
+    pub log_lines_dropped: u64,
     /// Requests no route served (501 for `/cp/*`, 404 elsewhere) and wrong methods (405).
     pub unmatched: Vec<Unmatched>,
     /// Contract violations seen in requests, oldest first (bounded; see `violations_total`).
@@ -134,7 +157,9 @@ pub struct JournalEntry {
     pub status: u16,
     /// Time to answer, in microseconds.
     pub duration_us: u64,
-    /// Request headers, with [`REDACTED_HEADERS`] values replaced by [`REDACTED`].
+    /// Request headers, the value of every secret-named one
+    /// ([`crate::redact::is_secret_name`]) replaced by [`REDACTED`]; at most
+    /// 8 KiB in all (see `headers_truncated`).
     pub headers: BTreeMap<String, String>,
     /// Which credential headers arrived (lower-case names from
     /// [`REDACTED_HEADERS`], e.g. `authorization`, `x-molecule-admin-token`),
@@ -142,10 +167,16 @@ pub struct JournalEntry {
     /// tenant sent its credentials without the journal holding them.
     #[serde(default)]
     pub auth: Vec<String>,
-    /// Request body: JSON when it parsed, else a string (truncated to 4 KiB).
+    /// Request body, secrets masked: JSON when it parsed (and its redacted
+    /// form is under 16 KiB), else a redacted text excerpt of at most 16 KiB
+    /// ending `… (N bytes, truncated)` when cut.
     pub body: Option<Value>,
-    /// Response body (JSON when JSON).
+    /// Response body, as `body`.
     pub response: Option<Value>,
+    /// Request header bytes left out: each entry keeps at most 8 KiB of
+    /// headers (values cut, later headers dropped).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub headers_truncated: usize,
     /// Contract violations of this request.
     pub violations: Vec<Violation>,
     /// Id of the fault that answered, if any.
@@ -163,6 +194,20 @@ pub struct JournalPage {
     pub capacity: usize,
     /// Sequence number of the newest entry overall.
     pub last_seq: u64,
+    /// Set when more entries match than fit in one page
+    /// ([`JOURNAL_PAGE_BYTES`] or `limit`): ask again with `since_seq=` it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_since_seq: Option<u64>,
+    /// The journal's byte budget (its entries' stored size).
+    #[serde(default)]
+    pub byte_budget: usize,
+    /// Bytes the kept entries hold now.
+    #[serde(default)]
+    pub bytes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A programmed misbehaviour, as posted to `POST /__/stub/faults`.

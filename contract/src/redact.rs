@@ -130,7 +130,8 @@ fn shown<'a>(name: &str, value: &'a str) -> &'a str {
 
 /// Replace, in place and at any depth, every value under a secret key
 /// (strings, numbers, arrays or objects alike: a secret can be any shape),
-/// and the credentials of every URL-valued string.
+/// and in every string what [`text`] masks (the credentials of a URL, a
+/// `token=…` pair).
 pub fn redact_json(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -143,9 +144,10 @@ pub fn redact_json(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
-        Value::String(text) => {
-            if let Cow::Owned(clean) = url_credentials(text) {
-                *text = clean;
+        Value::String(value) => {
+            // A string may itself hold `name=value` pairs or a URL.
+            if let Cow::Owned(clean) = text(value) {
+                *value = clean;
             }
         }
         _ => {}
@@ -195,6 +197,171 @@ pub fn url(text: &str) -> Cow<'_, str> {
             }
         }
         None => without_credentials,
+    }
+}
+
+/// Raw text that may not parse — a JSON body cut short or malformed, a
+/// form body, a config file line — with every secret value masked: the
+/// value of each `"name": value` member and each `name=value` /
+/// `name: value` pair whose name [`is_secret_name`] calls secret (a JSON
+/// object or array value masked whole, an unterminated string to the end),
+/// and the password of every URL (also percent-encoded in a form value).
+/// Apply it before cutting the text: a cut never reveals what it masked.
+pub fn text(raw: &str) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let mut out = String::new();
+    // Copied up to here into `out` (only once something is masked).
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (name, name_end) = match bytes[i] {
+            b'"' => match quoted_end(bytes, i) {
+                Some(end) => (&raw[i + 1..end - 1], end),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
+            b if is_name_byte(b) => {
+                let end = i + bytes[i..].iter().take_while(|b| is_name_byte(**b)).count();
+                (&raw[i..end], end)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let quoted = bytes[i] == b'"';
+        let mut j = skip_blanks(bytes, name_end);
+        let sep = bytes.get(j).copied();
+        let is_pair = matches!(sep, Some(b':')) || (!quoted && sep == Some(b'='));
+        if !is_pair {
+            // A string that is no key may hold `k=v` pairs: look inside it.
+            i = if quoted { i + 1 } else { name_end };
+            continue;
+        }
+        j = skip_blanks(bytes, j + 1);
+        let value_end = value_end(bytes, j, quoted);
+        if value_end > j && is_secret_name(name) {
+            out.push_str(&raw[copied..j]);
+            if bytes[j] == b'"' {
+                out.push('"');
+                out.push_str(REDACTED);
+                out.push('"');
+            } else {
+                out.push_str(REDACTED);
+            }
+            copied = value_end;
+            i = value_end;
+            continue;
+        }
+        if !quoted && value_end > j && raw[j..value_end].contains('%') {
+            // A form value: a URL with credentials is percent-encoded there.
+            let decoded = percent_decode_str(&raw[j..value_end]).decode_utf8_lossy();
+            if let Cow::Owned(clean) = url_credentials(&decoded) {
+                out.push_str(&raw[copied..j]);
+                out.push_str(&clean);
+                copied = value_end;
+                i = value_end;
+                continue;
+            }
+        }
+        i = if quoted { i + 1 } else { name_end };
+    }
+    let masked = if copied == 0 {
+        Cow::Borrowed(raw)
+    } else {
+        out.push_str(&raw[copied..]);
+        Cow::Owned(out)
+    };
+    match masked {
+        Cow::Borrowed(b) => url_credentials(b),
+        Cow::Owned(o) => Cow::Owned(url_credentials(&o).into_owned()),
+    }
+}
+
+/// [`text`] of `raw` (bytes that may not be UTF-8), then cut to at most
+/// `max` bytes on a character boundary, with `… (N bytes, truncated)` after
+/// a cut (N the size of `raw`).
+pub fn excerpt(raw: &[u8], max: usize) -> String {
+    let lossy = String::from_utf8_lossy(raw);
+    let masked = text(&lossy);
+    if masked.len() <= max {
+        return masked.into_owned();
+    }
+    let mut cut = max;
+    while !masked.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes, truncated)", &masked[..cut], raw.len())
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'%' | b'[' | b']')
+}
+
+fn skip_blanks(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|b| *b == b' ' || *b == b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// End (exclusive) of the JSON string opening at `start`, if it closes.
+fn quoted_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            b'\n' => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// End (exclusive) of the value starting at `start`: a string (to its
+/// close, or the end), an object or array (to its matching close, or the
+/// end), else a bare word.
+fn value_end(bytes: &[u8], start: usize, json: bool) -> usize {
+    match bytes.get(start) {
+        None => start,
+        Some(b'"') => quoted_end(bytes, start).unwrap_or(bytes.len()),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = quoted_end(bytes, i).unwrap_or(bytes.len());
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        Some(_) => {
+            let stop: &[u8] = if json {
+                b",}]\r\n \t"
+            } else {
+                b"&,;}]\"'\r\n \t"
+            };
+            start
+                + bytes[start..]
+                    .iter()
+                    .take_while(|b| !stop.contains(b))
+                    .count()
+        }
     }
 }
 
@@ -354,6 +521,56 @@ mod tests {
         assert_eq!(
             text,
             r#"{"ADMIN_TOKEN": "<redacted>", "EMPTY_TOKEN": "", "PORT": "1"}[("X_SECRET", "<redacted>")]"<redacted>"Some("<redacted>")"#
+        );
+    }
+
+    #[test]
+    fn raw_text_is_masked_whatever_its_shape() {
+        let cases = [
+            (r#"{"env":{"ADMIN_TOKEN":"S3CRET-X""#, "S3CRET-X"),
+            (
+                r#"{"env": {"ADMIN_TOKEN" : "S3CRET-D", "PAD": "xx"#,
+                "S3CRET-D",
+            ),
+            ("a=1&token=S3CRET-F&b=2", "S3CRET-F"),
+            ("token%00=S3CRET-N&x=1", "S3CRET-N"),
+            ("token[]=S3CRET-A", "S3CRET-A"),
+            ("DATABASE_URL=postgres://u:S3CRET-U@h/db", "S3CRET-U"),
+            (
+                "DATABASE_URL=postgres%3A%2F%2Fu%3AS3CRET-E%40h%2Fdb",
+                "S3CRET-E",
+            ),
+            (
+                r#"{"CREDENTIALS": {"user": "u", "pw": "S3CRET-C"}, "x": 1"#,
+                "S3CRET-C",
+            ),
+            (r#"{"API_KEYS": ["S3CRET-K1", "S3CRET-K2"]"#, "S3CRET-K"),
+            ("shared_secret = \"S3CRET-T\"", "S3CRET-T"),
+            ("X-Api-Key: S3CRET-H", "S3CRET-H"),
+            (r#"{"note":"token=S3CRET-Q"}"#, "S3CRET-Q"),
+            (r#"{"GITHUB_PAT":12345678}"#, "12345678"),
+        ];
+        for (raw, secret) in cases {
+            let clean = text(raw);
+            assert!(!clean.contains(secret), "{raw} -> {clean}");
+            assert!(clean.contains(REDACTED), "{raw} -> {clean}");
+        }
+        for raw in [
+            r#"{"idempotency_key":"cpprov-1","workspace_id":"w"}"#,
+            "a=1&b=2",
+            "plain text",
+        ] {
+            assert!(matches!(text(raw), Cow::Borrowed(_)), "{raw}");
+        }
+        let big = format!(
+            r#"{{"ADMIN_TOKEN":"S3CRET-BIG","PAD":"{}"}}"#,
+            "x".repeat(100)
+        );
+        let cut = excerpt(big.as_bytes(), 40);
+        assert!(!cut.contains("S3CRET"), "{cut}");
+        assert!(
+            cut.ends_with(&format!("({} bytes, truncated)", big.len())),
+            "{cut}"
         );
     }
 

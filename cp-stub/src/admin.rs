@@ -75,7 +75,11 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
     }
     let shared = &app.shared;
     match endpoint {
-        Endpoint::State => respond(200, json_bytes(&shared.state())),
+        Endpoint::State => {
+            let mut state = shared.state();
+            state.log_lines_dropped = app.logger.dropped();
+            respond(200, json_bytes(&state))
+        }
         Endpoint::Reset => {
             let generation = shared.reset();
             respond(
@@ -83,7 +87,11 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
                 json_bytes(&json!({"reset": true, "generation": generation})),
             )
         }
-        Endpoint::Snapshot => respond(200, json_bytes(&shared.snapshot())),
+        Endpoint::Snapshot => {
+            let mut state = shared.snapshot();
+            state.log_lines_dropped = app.logger.dropped();
+            respond(200, json_bytes(&state))
+        }
         Endpoint::Requests => match JournalQuery::parse(req.uri().query()) {
             Ok(q) => respond(200, json_bytes(&shared.journal(&q))),
             Err(e) => respond(400, error_body(e)),

@@ -18,13 +18,24 @@ pub(crate) struct App {
     pub(crate) local_addr: SocketAddr,
     /// The instance prefix, escaped for a JSON string once.
     pub(crate) prefix_json: String,
+    /// Turns true when shutdown begins: bodies still arriving are given up.
+    pub(crate) stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl App {
-    pub(crate) fn new(config: Config, local_addr: SocketAddr) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        local_addr: SocketAddr,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         App {
             prefix_json: json_str_inner(&config.instance_prefix).into_owned(),
-            shared: Shared::new(config.journal_capacity),
+            stopping,
+            shared: Shared::new(
+                config.journal_capacity,
+                config.journal_bytes,
+                config.orgs_cap,
+            ),
             logger: Logger::new(config.log_format, config.log_sink.clone()),
             local_addr,
             config,

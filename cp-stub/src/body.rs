@@ -3,32 +3,51 @@
 //! the few top-level string fields an answer uses (`org_id`,
 //! `workspace_id`, `runtime`, create-org's `slug`, `name`, `owner_user_id`).
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use contract::{Route, Violation};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
+use tokio::sync::watch;
 
 /// Why a request body could not be read.
 #[derive(Debug)]
 pub(crate) enum BodyError {
     /// Over the limit (declared or sent).
     TooLarge,
-    /// The client went away mid-body.
+    /// The client went away mid-body, took longer than the body-read
+    /// timeout, or was still sending when shutdown began.
     Aborted,
 }
 
 /// The body, unless it is over `limit` bytes; a declared length over it is
-/// refused without reading.
-pub(crate) async fn read(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+/// refused without reading. A body not complete within `timeout`, or still
+/// arriving when `stopping` turns true, is given up (a stalled client must
+/// not hold a connection, nor shutdown).
+pub(crate) async fn read(
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<Bytes, BodyError> {
     // hyper's size hint is the declared Content-Length (no header lookup).
     if hyper::body::Body::size_hint(&body).lower() > limit as u64 {
         return Err(BodyError::TooLarge);
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Aborted),
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
+    let collect = tokio::time::timeout(timeout, Limited::new(body, limit).collect());
+    let read = tokio::select! {
+        read = collect => read,
+        _ = stopping.wait_for(|stop| *stop) => return Err(BodyError::Aborted),
+    };
+    match read {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Ok(Err(_)) | Err(_) => Err(BodyError::Aborted),
     }
 }
 
@@ -59,6 +78,7 @@ impl Parsed {
                 if let Some(schema) = route.request_schema {
                     out.violations = contract::validate(schema, &v)
                         .unwrap_or_else(|e| vec![violation("schema", e.to_string())]);
+                    out.violations.iter_mut().for_each(mask_secret_values);
                 }
                 out.json = Some(v);
             }
@@ -74,6 +94,20 @@ impl Parsed {
     /// The field's value when the body is an object with that member as a string.
     pub(crate) fn get(&self, field: Field) -> Option<&str> {
         self.json.as_ref()?.get(field.name())?.as_str()
+    }
+}
+
+/// A violation's message quotes the offending value: masked when it sits
+/// under a secret-named member, and any secret member inside it masked too
+/// (the message reaches the state, the journal and strict mode's 400).
+fn mask_secret_values(v: &mut Violation) {
+    if v.path.split('/').any(contract::redact::is_secret_name) {
+        v.message = format!(
+            "the value at {} breaks the schema ({}); not shown: the field is secret",
+            v.path, v.keyword
+        );
+    } else if let std::borrow::Cow::Owned(clean) = contract::redact::text(&v.message) {
+        v.message = clean;
     }
 }
 

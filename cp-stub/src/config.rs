@@ -27,6 +27,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time graceful shutdown waits for in-flight requests.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Default time a request body may take to arrive, from its headers.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Log lines buffered for the writer of a buffered sink (stdout); more are
+/// dropped and counted.
+pub const LOG_BUFFER_LINES: usize = 4096;
 
 /// Errors found while loading or checking settings. Each names the file (if
 /// any), the field and the reason.
@@ -81,29 +86,128 @@ pub enum LogFormat {
     Off,
 }
 
-/// Where log lines go. Default: stdout. Tests pass a closure to capture them.
+/// Where log lines go. Default: stdout, through a bounded buffer drained by
+/// a writer thread, so a stdout nobody reads never holds up a request (lines
+/// that do not fit are dropped and counted: `log_lines_dropped` in the
+/// state). Tests pass a closure to capture lines as they are written.
 #[derive(Clone)]
-pub struct LogSink(Arc<dyn Fn(&str) + Send + Sync>);
+pub struct LogSink(Sink);
+
+#[derive(Clone)]
+enum Sink {
+    /// Called on the request's task (must not block).
+    Direct(Arc<dyn Fn(&str) + Send + Sync>),
+    Buffered(Arc<Buffered>),
+}
+
+struct Buffered {
+    tx: std::sync::mpsc::SyncSender<Msg>,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+enum Msg {
+    Line(String),
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
 
 impl LogSink {
-    /// A sink calling `f` with each line (without the trailing newline).
+    /// A sink calling `f` with each line (without the trailing newline), on
+    /// the task that logs: `f` must not block.
     pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        LogSink(Arc::new(f))
+        LogSink(Sink::Direct(Arc::new(f)))
     }
 
-    /// Standard output, one line per call.
+    /// A sink whose lines wait in a buffer of `capacity` lines for a writer
+    /// thread calling `f`; when the buffer is full a line is dropped (and
+    /// counted, [`LogSink::dropped`]) instead of waiting.
+    pub fn buffered(capacity: usize, f: impl Fn(&str) + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(capacity.max(1));
+        let spawned = std::thread::Builder::new()
+            .name("cp-stub-log".into())
+            .spawn(move || {
+                for msg in rx {
+                    match msg {
+                        Msg::Line(line) => f(&line),
+                        Msg::Flush(done) => {
+                            let _ = done.try_send(());
+                        }
+                    }
+                }
+            });
+        let buffered = Buffered {
+            tx,
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        };
+        if spawned.is_err() {
+            // No writer: every line counts as dropped (the channel is closed).
+            buffered
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        LogSink(Sink::Buffered(Arc::new(buffered)))
+    }
+
+    /// Standard output, one line per call, through the process's one
+    /// buffered writer ([`LOG_BUFFER_LINES`]).
     pub fn stdout() -> Self {
-        LogSink::new(|line| {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            // A closed stdout must not take the server down.
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        })
+        static STDOUT: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+        STDOUT
+            .get_or_init(|| {
+                LogSink::buffered(LOG_BUFFER_LINES, |line| {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    // A closed stdout must not take the server down.
+                    let _ = writeln!(out, "{line}");
+                    let _ = out.flush();
+                })
+            })
+            .clone()
+    }
+
+    /// Lines dropped because the buffer was full (0 for a direct sink).
+    pub fn dropped(&self) -> u64 {
+        match &self.0 {
+            Sink::Direct(_) => 0,
+            Sink::Buffered(b) => b.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Wait up to `timeout` for the lines buffered so far to be written;
+    /// false when they were not (a writer stuck on a full pipe).
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let Sink::Buffered(b) = &self.0 else {
+            return true;
+        };
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let deadline = std::time::Instant::now() + timeout;
+        let mut msg = Msg::Flush(done_tx);
+        loop {
+            match b.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    msg = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+            }
+        }
+        done_rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .is_ok()
     }
 
     pub(crate) fn write(&self, line: &str) {
-        (self.0)(line)
+        match &self.0 {
+            Sink::Direct(f) => f(line),
+            Sink::Buffered(b) => {
+                if b.tx.try_send(Msg::Line(line.to_string())).is_err() {
+                    b.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
     }
 }
 
@@ -179,10 +283,25 @@ pub struct Config {
     pub tenant_config: BTreeMap<String, String>,
     /// Journal entries kept (oldest dropped first); 0 disables the journal.
     pub journal_capacity: usize,
+    /// Bytes the journal's entries may hold (oldest dropped first; whichever
+    /// of this and `journal_capacity` is reached first evicts).
+    pub journal_bytes: usize,
+    /// Distinct org keys counted in the state; later orgs' calls are
+    /// counted under `<other>` ([`contract::admin::OTHER_ORG`]).
+    pub orgs_cap: usize,
     /// Largest request body accepted (413 above).
     pub body_limit: usize,
     /// Connections whose request headers do not arrive in this time are closed.
     pub header_read_timeout: Duration,
+    /// A request whose body has not fully arrived this long after its
+    /// headers is dropped with its connection.
+    pub body_read_timeout: Duration,
+    /// A connection with no request in flight that moves no byte for this
+    /// long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; at the cap the one idle the longest is
+    /// closed, else the newcomer gets 503.
+    pub max_connections: usize,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
     /// Per-request log line format.
@@ -205,8 +324,13 @@ impl Default for Config {
             expect_admin_tokens: Vec::new(),
             tenant_config: BTreeMap::new(),
             journal_capacity: contract::admin::DEFAULT_JOURNAL_CAPACITY,
+            journal_bytes: contract::admin::DEFAULT_JOURNAL_BYTES,
+            orgs_cap: contract::admin::DEFAULT_ORGS_CAP,
             body_limit: DEFAULT_BODY_LIMIT,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: harness_serve::DEFAULT_IDLE_TIMEOUT,
+            max_connections: harness_serve::DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_format: LogFormat::Off,
             log_sink: None,
@@ -236,8 +360,13 @@ impl fmt::Debug for Config {
             .field("expect_admin_tokens", &self.expect_admin_tokens)
             .field("tenant_config_keys", &self.tenant_config.keys())
             .field("journal_capacity", &self.journal_capacity)
+            .field("journal_bytes", &self.journal_bytes)
+            .field("orgs_cap", &self.orgs_cap)
             .field("body_limit", &self.body_limit)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("log_format", &self.log_format)
             .field("log_sink", &self.log_sink)
@@ -269,6 +398,27 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "body_limit",
                 reason: "must be at least 1 byte".into(),
+            });
+        }
+        for (field, d) in [
+            ("body_read_timeout", self.body_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid {
+                    field,
+                    reason: "must be at least 1 ms (e.g. 10s, 500ms)".into(),
+                });
+            }
+        }
+        if self.max_connections == 0 || self.orgs_cap == 0 {
+            return Err(ConfigError::Invalid {
+                field: if self.orgs_cap == 0 {
+                    "orgs_cap"
+                } else {
+                    "max_connections"
+                },
+                reason: "must be at least 1".into(),
             });
         }
         if self.header_read_timeout.is_zero() {

@@ -5,7 +5,8 @@
 //! org (`X-Molecule-Org-Id`, else the body's `org_id`, else the org bound
 //! to the presented admin token, else the org that provisioned the
 //! workspace named in the path) → a programmed fault, if any → auth (401)
-//! → create-org's required fields (400) → strict mode (400) → the route's
+//! → create-org's required fields (400) → strict mode (400: body, required
+//! query parameters and headers) → the route's
 //! own answer (`cp.rs`).
 //! Every CP outcome is counted and journaled by one [`Shared::record`] call.
 //!
@@ -33,7 +34,7 @@ use crate::respond::{
     body_bytes, error_body, json_bytes, method_not_allowed, respond, too_large, Resp,
 };
 use crate::state::FaultAction;
-use crate::{admin, auth};
+use crate::{admin, auth, strict};
 
 /// Returned to hyper to close a connection without an answer (a
 /// `drop_connection` fault, or a client that vanished mid-body).
@@ -149,7 +150,13 @@ impl App {
         );
         let header_org = header_str(&parts.headers, &ORG_HEADER);
         let limit = self.config.body_limit;
-        let body = match body::read(body, limit).await {
+        let read = body::read(
+            body,
+            limit,
+            self.config.body_read_timeout,
+            self.stopping.clone(),
+        );
+        let body = match read.await {
             Ok(b) => b,
             Err(e) => {
                 rec.set_org(header_org);
@@ -203,29 +210,34 @@ impl App {
         } else {
             Vec::new()
         };
-        let mut resp =
-            if let Some(reason) = auth::failure(&self.config, route, &parts.headers, rec.org()) {
-                respond(401, error_body(reason))
-            } else if !missing.is_empty() {
-                respond(
-                    400,
-                    json_bytes(&json!({
-                        "error": "slug, name, owner_user_id are required",
-                        "fields": missing,
-                    })),
-                )
-            } else if self.config.strict && !rec.violations.is_empty() {
-                crate::respond::strict(route, &rec.violations)
-            } else {
-                let call = Call {
-                    params: &params,
-                    query: parts.uri.query(),
-                    headers: &parts.headers,
-                    body: &parsed,
-                    org: rec.org(),
-                };
-                cp::answer(&self, route, &call)
+        let mut resp = if let Some(reason) =
+            auth::failure(&self.config, route, &parts.headers, rec.org())
+        {
+            respond(401, error_body(reason))
+        } else if !missing.is_empty() {
+            respond(
+                400,
+                json_bytes(&json!({
+                    "error": "slug, name, owner_user_id are required",
+                    "fields": missing,
+                })),
+            )
+        } else if self.config.strict && {
+            let absent = strict::missing(&self.config, route, parts.uri.query(), &parts.headers);
+            rec.violations.extend(absent);
+            !rec.violations.is_empty()
+        } {
+            crate::respond::strict(route, &rec.violations)
+        } else {
+            let call = Call {
+                params: &params,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body: &parsed,
+                org: rec.org(),
             };
+            cp::answer(&self, route, &call)
+        };
         if let Some(headers) = extra_headers {
             faults::add_headers(&mut resp, &headers);
         }

@@ -27,6 +27,15 @@
 //! logs nothing. Give [`Config::log_sink`] a [`LogSink`] to capture the
 //! per-request log lines (tests do, to prove no secret is logged).
 //!
+//! Every bound is in bytes or time as well as in count: the journal keeps
+//! at most [`Config::journal_capacity`] entries and [`Config::journal_bytes`]
+//! bytes (each entry's headers cut to 8 KiB, bodies kept whole to 16 KiB,
+//! else as a redacted excerpt), the state at most [`Config::orgs_cap`] org
+//! keys, `GET /__/stub/requests` pages of about 1 MiB; a body must arrive
+//! within [`Config::body_read_timeout`], an idle connection is closed after
+//! [`Config::idle_timeout`], at most [`Config::max_connections`] are open;
+//! the stdout log is a bounded buffer that drops lines rather than wait.
+//!
 //! ## What a request goes through
 //!
 //! 1. `GET /healthz` answers `{"status":"ok"}`; `/__/stub/*` (and the
@@ -50,7 +59,8 @@
 //!    cleared — then auth enforcement (401: the bearer is the shared secret
 //!    on `/cp/workspaces/*`, the admin API token — else the shared secret —
 //!    on `/cp/admin/*`; an org-bound admin token must belong to the caller's
-//!    org), then strict mode (400 naming the bad fields), then the route's
+//!    org), then strict mode (400 naming the bad fields and each missing
+//!    required query parameter or header), then the route's
 //!    own answer.
 //! 5. Counters, per-org counts and the journal are updated in one critical
 //!    section, so `POST /__/stub/snapshot` (state + reset) is atomic and
@@ -78,6 +88,7 @@
 //! - `app.rs` — `App`, what every request shares (config, state, logger);
 //! - `auth.rs` — shared-secret and admin-token enforcement (the 401 reasons);
 //! - `faults.rs` — checking a fault spec, and a fault's answer;
+//! - `strict.rs` — strict mode's required query parameters and headers;
 //! - `body.rs` — a request body: read under the limit, parsed once,
 //!   validated, the fields an answer uses;
 //! - `state.rs` — counters, journal, violations, faults and the workspace →
@@ -120,16 +131,17 @@ mod respond;
 mod server;
 mod settings;
 mod state;
+mod strict;
 mod tenant_config;
 mod workspace_orgs;
 
 pub use config::{
     AdminToken, Config, ConfigError, LogFormat, LogSink, DEFAULT_BODY_LIMIT,
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT, DEFAULT_SHARED_SECRET,
-    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_INSTANCE_PREFIX, DEFAULT_PORT,
+    DEFAULT_SHARED_SECRET, DEFAULT_SHUTDOWN_GRACE, LOG_BUFFER_LINES,
 };
 pub use server::{serve_until_signal, start, Stub, StubError};
-pub use settings::{load as load_config, load_tenant_config, Settings};
+pub use settings::{load as load_config, load_tenant_config, HumanDuration, Settings};
 pub use tenant_config::{BASE_URL_PLACEHOLDER, DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER};
 
 /// The git commit this binary was built from (`CP_STUB_GIT_SHA` at build

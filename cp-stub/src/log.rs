@@ -37,6 +37,16 @@ impl Logger {
         }
     }
 
+    /// Lines the sink dropped because its buffer was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.sink.dropped()
+    }
+
+    /// Wait (bounded) for buffered lines to be written.
+    pub(crate) fn flush(&self) {
+        let _ = self.sink.flush(Duration::from_secs(1));
+    }
+
     pub(crate) fn enabled(&self) -> bool {
         self.format != LogFormat::Off
     }

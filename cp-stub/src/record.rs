@@ -2,9 +2,13 @@
 //! [`contract::admin::JournalEntry`] with secrets masked by the contract's
 //! one rule ([`contract::redact`]).
 //!
-//! Credential headers ([`REDACTED_HEADERS`]) are masked before a record is
-//! stored; other secret-named headers, secret query values and secret body
-//! members when it is rendered.
+//! Every secret-named header is masked before a record is stored (which
+//! credential headers came is kept in `auth`); the query is stored
+//! redacted; a body is kept whole up to [`BODY_KEPT`] (masked when it is
+//! rendered: redacted JSON, or a redacted excerpt when it does not parse),
+//! a larger one as a redacted excerpt made before the cut
+//! ([`redact::excerpt`]). Each part is bounded in bytes: path, query and
+//! org to [`FIELD_KEPT`], headers to [`HEADERS_KEPT`] in all.
 
 use std::collections::BTreeMap;
 
@@ -16,12 +20,15 @@ use serde_json::Value;
 
 use crate::clock::now_ms;
 
-/// Request bodies up to this size are kept whole in the journal.
-const BODY_KEPT_WHOLE: usize = 64 * 1024;
-/// Larger bodies keep this many leading bytes.
-const BODY_KEPT_TRUNCATED: usize = 4 * 1024;
-/// Bodies that are not JSON are shown as text, cut to this many bytes.
-const TEXT_BODY_SHOWN: usize = 4 * 1024;
+/// Bodies (request and response) up to this size are kept whole; larger
+/// ones as a redacted excerpt of this size.
+pub(crate) const BODY_KEPT: usize = 16 * 1024;
+/// Header bytes (names and values) kept per entry.
+pub(crate) const HEADERS_KEPT: usize = 8 * 1024;
+/// Path, query, org and workspace: bytes kept of each.
+pub(crate) const FIELD_KEPT: usize = 1024;
+/// What an entry costs besides its buffer, for the journal's byte budget.
+const RECORD_OVERHEAD: usize = std::mem::size_of::<Record>() + 64;
 
 /// Where one field of a [`Record`] lies in its buffer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,8 +52,12 @@ pub(crate) struct Record {
     pub(crate) duration_us: u64,
     /// Bit i set = `REDACTED_HEADERS[i]` arrived.
     pub(crate) auth: u8,
-    /// Size of the body when only its first bytes are kept.
-    pub(crate) body_truncated_from: Option<usize>,
+    /// The body is kept as a redacted excerpt (text), not raw.
+    body_excerpt: bool,
+    /// The response likewise.
+    response_excerpt: bool,
+    /// Header bytes left out (over [`HEADERS_KEPT`]).
+    headers_truncated: usize,
     pub(crate) violations: Vec<Violation>,
     pub(crate) fault: Option<u64>,
     data: Vec<u8>,
@@ -73,17 +84,21 @@ impl Record {
         headers: &http::HeaderMap,
         body_hint: u64,
     ) -> Self {
-        let path = uri.path();
-        let query = uri.query();
+        let path = cut(uri.path(), FIELD_KEPT);
+        let query = uri.query().map(|q| redact::query(cut(q, FIELD_KEPT)));
         let mut headers_size = 0;
         for (name, value) in headers {
             headers_size += name.as_str().len() + value.len() + 2;
         }
         let body = usize::try_from(body_hint)
             .unwrap_or(usize::MAX)
-            .min(BODY_KEPT_WHOLE);
+            .min(BODY_KEPT);
         // Room for the org and a typical answer too.
-        let capacity = path.len() + query.map_or(0, str::len) + headers_size + body + 320;
+        let capacity = path.len()
+            + query.as_ref().map_or(0, |q| q.len())
+            + headers_size.min(HEADERS_KEPT)
+            + body
+            + 320;
         let mut rec = Record {
             seq: 0,
             at_ms: now_ms(),
@@ -92,7 +107,9 @@ impl Record {
             status: 0,
             duration_us: 0,
             auth: 0,
-            body_truncated_from: None,
+            body_excerpt: false,
+            response_excerpt: false,
+            headers_truncated: 0,
             violations: Vec::new(),
             fault: None,
             data: Vec::with_capacity(capacity),
@@ -108,20 +125,42 @@ impl Record {
         rec.query = query.map(|q| rec.push(q.as_bytes()));
         let start = rec.data.len();
         for (name, value) in headers {
-            rec.data.extend_from_slice(name.as_str().as_bytes());
-            rec.data.push(b':');
-            match REDACTED_HEADERS.iter().position(|h| *h == name.as_str()) {
-                Some(i) => {
-                    rec.auth |= 1 << i;
-                    rec.data.extend_from_slice(REDACTED.as_bytes());
-                }
-                // Header values never contain `\n` (hyper refuses them).
-                None => rec.data.extend_from_slice(value.as_bytes()),
+            if let Some(i) = REDACTED_HEADERS.iter().position(|h| *h == name.as_str()) {
+                rec.auth |= 1 << i;
             }
+            let name = name.as_str();
+            // Header values never contain `\n` (hyper refuses them).
+            let value: &[u8] = if redact::is_secret_name(name) {
+                REDACTED.as_bytes()
+            } else {
+                value.as_bytes()
+            };
+            let room = HEADERS_KEPT.saturating_sub(rec.data.len() - start);
+            if name.len() + 2 > room {
+                rec.headers_truncated += name.len() + value.len() + 2;
+                continue;
+            }
+            let kept = value.len().min(room - name.len() - 2);
+            rec.headers_truncated += value.len() - kept;
+            rec.data.extend_from_slice(name.as_bytes());
+            rec.data.push(b':');
+            rec.data
+                .extend_from_slice(cut(&String::from_utf8_lossy(&value[..kept]), kept).as_bytes());
             rec.data.push(b'\n');
         }
         rec.headers = rec.span_from(start);
         rec
+    }
+
+    /// Bytes this entry holds, for the journal's byte budget.
+    pub(crate) fn cost(&self) -> usize {
+        RECORD_OVERHEAD
+            + self.data.capacity()
+            + self
+                .violations
+                .iter()
+                .map(|v| v.message.len() + v.path.len() + 64)
+                .sum::<usize>()
     }
 
     fn push(&mut self, bytes: &[u8]) -> Span {
@@ -131,7 +170,7 @@ impl Record {
     }
 
     fn span_from(&self, start: usize) -> Span {
-        // Bodies are kept to 64 KiB and headers are bounded by hyper: the
+        // Every part is bounded (bodies to 16 KiB, headers to 8 KiB): the
         // buffer stays far below 4 GiB.
         Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -164,13 +203,17 @@ impl Record {
         self.org.map(|s| self.text(s))
     }
 
+    /// Set the caller's org (cut to [`FIELD_KEPT`] bytes).
     pub(crate) fn set_org(&mut self, org: Option<&str>) {
-        self.org = org.map(|o| self.push(o.as_bytes()));
+        self.org = org.map(|o| self.push(cut(o, FIELD_KEPT).as_bytes()));
     }
 
-    /// Note the workspace a provision call is for.
+    /// Note the workspace a provision call is for (one longer than
+    /// [`FIELD_KEPT`] is not remembered).
     pub(crate) fn set_workspace(&mut self, workspace: Option<&str>) {
-        self.workspace = workspace.map(|w| self.push(w.as_bytes()));
+        self.workspace = workspace
+            .filter(|w| w.len() <= FIELD_KEPT)
+            .map(|w| self.push(w.as_bytes()));
     }
 
     /// The workspace this call provisioned: a provision answered 2xx.
@@ -179,21 +222,32 @@ impl Record {
         self.workspace.filter(|_| ok).map(|s| self.text(s))
     }
 
-    /// Keep `body` in the journal, truncated when large (bounded memory).
+    /// Keep `body` in the journal: whole up to [`BODY_KEPT`], else as a
+    /// redacted excerpt (redacted before the cut, whatever it is).
     pub(crate) fn set_body(&mut self, body: &[u8]) {
         if body.is_empty() {
             return;
         }
-        if body.len() <= BODY_KEPT_WHOLE {
-            self.body = Some(self.push(body));
-        } else {
-            self.body = Some(self.push(&body[..BODY_KEPT_TRUNCATED]));
-            self.body_truncated_from = Some(body.len());
-        }
+        let (span, excerpt) = self.push_body(body);
+        self.body = Some(span);
+        self.body_excerpt = excerpt;
     }
 
     pub(crate) fn set_response(&mut self, response: Option<&[u8]>) {
-        self.response = response.map(|r| self.push(r));
+        if let Some(r) = response {
+            let (span, excerpt) = self.push_body(r);
+            self.response = Some(span);
+            self.response_excerpt = excerpt;
+        }
+    }
+
+    fn push_body(&mut self, body: &[u8]) -> (Span, bool) {
+        if body.len() <= BODY_KEPT {
+            (self.push(body), false)
+        } else {
+            let excerpt = redact::excerpt(body, BODY_KEPT);
+            (self.push(excerpt.as_bytes()), true)
+        }
     }
 
     pub(crate) fn render(&self) -> JournalEntry {
@@ -215,22 +269,21 @@ impl Record {
                 })
                 .or_insert(text);
         }
-        let body = self
-            .body
-            .map(|b| self.bytes(b))
-            .map(|b| match self.body_truncated_from {
-                Some(total) => Value::String(format!(
-                    "{}… ({total} bytes, truncated)",
-                    String::from_utf8_lossy(b)
-                )),
-                None => body_value(b),
-            });
+        let shown = |span: Option<Span>, excerpt: bool| {
+            span.map(|b| self.bytes(b)).map(|b| {
+                if excerpt {
+                    Value::String(String::from_utf8_lossy(b).into_owned())
+                } else {
+                    body_value(b)
+                }
+            })
+        };
         JournalEntry {
             seq: self.seq,
             at_ms: self.at_ms,
             method: self.method.as_str().to_string(),
             path: self.path().to_string(),
-            query: self.query().map(|q| redact::query(q).into_owned()),
+            query: self.query().map(str::to_string),
             route: self.route.map(|r| r.id),
             org: self.org().map(str::to_string),
             status: self.status,
@@ -242,30 +295,37 @@ impl Record {
                 .filter(|(i, _)| self.auth & (1 << i) != 0)
                 .map(|(_, h)| (*h).to_string())
                 .collect(),
-            body,
-            response: self.response.map(|b| body_value(self.bytes(b))),
+            body: shown(self.body, self.body_excerpt),
+            response: shown(self.response, self.response_excerpt),
+            headers_truncated: self.headers_truncated,
             violations: self.violations.clone(),
             fault: self.fault,
         }
     }
 }
 
-/// A body as shown in the journal: redacted JSON when it parses, else text.
+/// A body kept whole, as shown in the journal: redacted JSON when it
+/// parses, else redacted text.
 fn body_value(bytes: &[u8]) -> Value {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(mut v) => {
             redact::redact_json(&mut v);
             v
         }
-        Err(_) => {
-            let shown = &bytes[..bytes.len().min(TEXT_BODY_SHOWN)];
-            let mut text = String::from_utf8_lossy(shown).into_owned();
-            if bytes.len() > TEXT_BODY_SHOWN {
-                text.push_str(&format!("… ({} bytes, truncated)", bytes.len()));
-            }
-            Value::String(text)
-        }
+        Err(_) => Value::String(redact::excerpt(bytes, BODY_KEPT)),
     }
+}
+
+/// `s` cut to at most `max` bytes on a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]
@@ -273,12 +333,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_bodies_are_cut() {
-        let big = vec![b'a'; TEXT_BODY_SHOWN + 10];
-        let Value::String(s) = body_value(&big) else {
+    fn large_and_broken_bodies_are_redacted_then_cut() {
+        let big = format!(
+            r#"{{"env":{{"ADMIN_TOKEN":"S3CRET-D","PAD":"{}"}}}}"#,
+            "x".repeat(70_000)
+        );
+        let mut rec = Record::new(
+            &Method::POST,
+            &"/cp/workspaces/provision?token%00=S3CRET-Q"
+                .parse()
+                .unwrap(),
+            None,
+            &http::HeaderMap::new(),
+            0,
+        );
+        rec.set_body(big.as_bytes());
+        let entry = rec.render();
+        let Some(Value::String(s)) = &entry.body else {
+            panic!("not text: {:?}", entry.body)
+        };
+        assert!(s.len() < BODY_KEPT + 64, "{}", s.len());
+        assert!(s.ends_with(&format!("({} bytes, truncated)", big.len())));
+        assert!(!s.contains("S3CRET") && !format!("{entry:?}").contains("S3CRET"));
+        assert!(rec.cost() < BODY_KEPT + 2048, "{}", rec.cost());
+        let Value::String(s) = body_value(br#"{"env":{"ADMIN_TOKEN":"S3CRET-X""#) else {
             panic!("not text")
         };
-        assert!(s.ends_with(&format!("({} bytes, truncated)", big.len())));
+        assert!(!s.contains("S3CRET"), "{s}");
     }
 
     #[test]

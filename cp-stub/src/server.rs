@@ -6,7 +6,7 @@ use std::sync::Arc;
 use harness_serve::{ServeOptions, Shutdown};
 use hyper::service::service_fn;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
@@ -90,9 +90,10 @@ pub async fn start(config: Config) -> Result<Stub, StubError> {
     let local_addr = listener
         .local_addr()
         .map_err(|source| StubError::Bind { addr, source })?;
-    let app = Arc::new(App::new(config, local_addr));
+    let (stopping_tx, stopping) = watch::channel(false);
+    let app = Arc::new(App::new(config, local_addr, stopping));
     let (stop_tx, stop_rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, app, stop_rx));
+    let task = tokio::spawn(accept_loop(listener, app, stop_rx, stopping_tx));
     Ok(Stub {
         local_addr,
         stop: Some(stop_tx),
@@ -100,10 +101,17 @@ pub async fn start(config: Config) -> Result<Stub, StubError> {
     })
 }
 
-async fn accept_loop(listener: TcpListener, app: Arc<App>, stop: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    stop: oneshot::Receiver<()>,
+    stopping: watch::Sender<bool>,
+) {
     let hook_app = app.clone();
     let options = ServeOptions::default()
         .header_read_timeout(app.config.header_read_timeout)
+        .idle_timeout(app.config.idle_timeout)
+        .max_connections(app.config.max_connections)
         .grace(app.config.shutdown_grace)
         .on_accept_error(move |e| {
             hook_app
@@ -117,8 +125,11 @@ async fn accept_loop(listener: TcpListener, app: Arc<App>, stop: oneshot::Receiv
         let conn_app = conn_app.clone();
         service_fn(move |req| conn_app.clone().handle(req))
     };
-    let stopped = async {
+    let stopped = async move {
         let _ = stop.await;
+        // Bodies still arriving are given up: a stalled client must not
+        // hold shutdown for the whole grace.
+        let _ = stopping.send(true);
     };
     let grace = app.config.shutdown_grace;
     if let Shutdown::GraceExpired { .. } =
@@ -142,6 +153,8 @@ pub async fn serve_until_signal(config: Config) -> Result<(), StubError> {
         ("strict", config.strict.to_string()),
         ("auth", auth_summary(&config)),
         ("journal", config.journal_capacity.to_string()),
+        ("journal_bytes", config.journal_bytes.to_string()),
+        ("max_connections", config.max_connections.to_string()),
         ("prefix", config.instance_prefix.clone()),
         ("version", env!("CARGO_PKG_VERSION").to_string()),
         ("git_sha", env!("CP_STUB_GIT_SHA").to_string()),
@@ -158,6 +171,7 @@ pub async fn serve_until_signal(config: Config) -> Result<(), StubError> {
     logger.event("shutting down", &[("signal", which.to_string())]);
     stub.shutdown().await;
     logger.event("stopped", &[]);
+    logger.flush();
     Ok(())
 }
 

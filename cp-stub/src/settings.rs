@@ -111,6 +111,10 @@ settings! {
         /// Journal entries kept, oldest dropped first [default: 1000; 0 = no journal]
         #[arg(long, env = "CP_STUB_JOURNAL_CAPACITY")]
         pub journal_capacity: Option<usize>,
+        /// Bytes the journal may hold, oldest entries dropped first (whichever of
+        /// this and --journal-capacity is reached first) [default: 16777216]
+        #[arg(long, env = "CP_STUB_JOURNAL_BYTES", value_name = "BYTES")]
+        pub journal_bytes: Option<usize>,
         /// Largest request body in bytes; larger ones get 413 [default: 1048576]
         #[arg(long, env = "CP_STUB_BODY_LIMIT", value_name = "BYTES")]
         pub body_limit: Option<usize>,
@@ -118,6 +122,18 @@ settings! {
         /// [default: 10000]
         #[arg(long, env = "CP_STUB_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
         pub header_read_timeout_ms: Option<u64>,
+        /// Drop a request (and its connection) whose body has not arrived this long
+        /// after its headers, e.g. 10s, 500ms [default: 10s]
+        #[arg(long, env = "CP_STUB_BODY_READ_TIMEOUT", value_name = "DURATION")]
+        pub body_read_timeout: Option<HumanDuration>,
+        /// Close a connection with no request in flight that moves no byte for
+        /// this long (idle keep-alive), e.g. 60s [default: 60s]
+        #[arg(long, env = "CP_STUB_IDLE_TIMEOUT", value_name = "DURATION")]
+        pub idle_timeout: Option<HumanDuration>,
+        /// Connections open at once; at the cap the one idle the longest is closed,
+        /// else the new one gets 503 [default: 1024]
+        #[arg(long, env = "CP_STUB_MAX_CONNECTIONS", value_name = "N")]
+        pub max_connections: Option<usize>,
         /// On SIGTERM/SIGINT, how long to wait for in-flight requests, in ms
         /// [default: 30000]
         #[arg(long, env = "CP_STUB_SHUTDOWN_GRACE_MS", value_name = "MS")]
@@ -136,9 +152,13 @@ impl Settings {
             path: path.to_path_buf(),
             source,
         })?;
+        // The parser's message quotes the offending line: mask any secret
+        // value in it by the contract's rule.
         toml::from_str(&text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
-            reason: e.to_string().trim_end().replace('\n', " | "),
+            reason: contract::redact::text(&e.to_string())
+                .trim_end()
+                .replace('\n', " | "),
         })
     }
 
@@ -159,8 +179,12 @@ impl Settings {
             tenant_config_file,
             tenant_config,
             journal_capacity,
+            journal_bytes,
             body_limit,
             header_read_timeout_ms,
+            body_read_timeout,
+            idle_timeout,
+            max_connections,
             shutdown_grace_ms,
             log_format,
         } = self;
@@ -197,6 +221,10 @@ impl Settings {
             c.tenant_config.extend(load_tenant_config(path)?);
         }
         c.journal_capacity = journal_capacity.unwrap_or(c.journal_capacity);
+        c.journal_bytes = journal_bytes.unwrap_or(c.journal_bytes);
+        c.body_read_timeout = body_read_timeout.map_or(c.body_read_timeout, |d| d.0);
+        c.idle_timeout = idle_timeout.map_or(c.idle_timeout, |d| d.0);
+        c.max_connections = max_connections.unwrap_or(c.max_connections);
         c.body_limit = body_limit.unwrap_or(c.body_limit);
         if let Some(ms) = header_read_timeout_ms {
             c.header_read_timeout = Duration::from_millis(ms);
@@ -207,6 +235,28 @@ impl Settings {
         c.log_format = log_format.unwrap_or(c.log_format);
         c.validate()?;
         Ok(c)
+    }
+}
+
+/// A duration written the human way (`10s`, `500ms`, `1m`), as a flag,
+/// an environment variable or a TOML string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl std::str::FromStr for HumanDuration {
+    type Err = humantime::DurationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        humantime::parse_duration(s).map(HumanDuration)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|e| {
+            serde::de::Error::custom(format!("`{text}`: {e} (write e.g. 10s or 500ms)"))
+        })
     }
 }
 

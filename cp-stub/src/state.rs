@@ -14,7 +14,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use contract::admin::{Fault, FaultSpec, JournalPage, RecordedViolation, StubState, Unmatched};
+use contract::admin::{
+    Fault, FaultSpec, JournalPage, RecordedViolation, StubState, Unmatched, JOURNAL_PAGE_BYTES,
+    OTHER_ORG,
+};
 use contract::{Route, ROUTES};
 
 use crate::clock::now_ms;
@@ -50,7 +53,11 @@ struct Inner {
     violations: VecDeque<RecordedViolation>,
     violations_total: u64,
     journal: VecDeque<Arc<Record>>,
+    /// What the journal's entries hold ([`Record::cost`]).
+    journal_bytes: usize,
     dropped: u64,
+    /// Calls counted under [`OTHER_ORG`] because `orgs` was full.
+    orgs_overflowed: u64,
     seq: u64,
     generation: u64,
     since_ms: u64,
@@ -71,7 +78,9 @@ impl Inner {
             violations: VecDeque::new(),
             violations_total: 0,
             journal: VecDeque::new(),
+            journal_bytes: 0,
             dropped: 0,
+            orgs_overflowed: 0,
             seq: 0,
             generation: 0,
             since_ms: now_ms(),
@@ -90,14 +99,16 @@ impl Inner {
         self.violations.clear();
         self.violations_total = 0;
         self.journal.clear();
+        self.journal_bytes = 0;
         self.dropped = 0;
+        self.orgs_overflowed = 0;
         self.faults.clear();
         // `workspace_orgs` stays: see the module docs.
         self.generation += 1;
         self.since_ms = now_ms();
     }
 
-    fn state(&self) -> StubState {
+    fn state(&self, orgs_cap: usize) -> StubState {
         let mut counters = BTreeMap::new();
         let mut routes = BTreeMap::new();
         for (i, r) in ROUTES.iter().enumerate() {
@@ -130,6 +141,9 @@ impl Inner {
             routes,
             statuses,
             orgs,
+            orgs_cap: orgs_cap as u64,
+            orgs_overflowed: self.orgs_overflowed,
+            log_lines_dropped: 0,
             unmatched: self.unmatched.clone(),
             violations: self.violations.iter().cloned().collect(),
             violations_total: self.violations_total,
@@ -148,14 +162,20 @@ pub(crate) struct Shared {
     /// fault lookup (and its lock) when none is.
     faults_armed: AtomicBool,
     capacity: usize,
+    byte_budget: usize,
+    orgs_cap: usize,
 }
 
 impl Shared {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// Keep at most `capacity` journal entries holding at most
+    /// `byte_budget` bytes, and `orgs_cap` distinct org keys.
+    pub(crate) fn new(capacity: usize, byte_budget: usize, orgs_cap: usize) -> Self {
         Shared {
             inner: Mutex::new(Inner::new()),
             faults_armed: AtomicBool::new(false),
             capacity,
+            byte_budget,
+            orgs_cap,
         }
     }
 
@@ -166,36 +186,41 @@ impl Shared {
     /// Count and journal one answered (or dropped) request (per-org counts
     /// under `"-"` when the org is unknown).
     pub(crate) fn record(&self, mut rec: Record) {
-        if self.capacity == 0 {
+        let cost = rec.cost();
+        if self.capacity == 0 || cost > self.byte_budget {
             let mut st = self.lock();
-            Self::count(&mut st, &mut rec);
+            self.count(&mut st, &mut rec);
             st.dropped += 1;
             return;
         }
         // Allocate the journal entry before taking the lock and free the
-        // one it replaces after: the critical section only counts and
+        // ones it replaces after: the critical section only counts and
         // moves pointers.
         let mut entry = Arc::new(rec);
-        let evicted = {
+        let mut evicted = Vec::new();
+        {
             let mut st = self.lock();
             if let Some(rec) = Arc::get_mut(&mut entry) {
-                Self::count(&mut st, rec);
+                self.count(&mut st, rec);
             }
-            let evicted = if st.journal.len() >= self.capacity {
-                st.dropped += 1;
-                st.journal.pop_front()
-            } else {
-                None
-            };
+            while !st.journal.is_empty()
+                && (st.journal.len() >= self.capacity || st.journal_bytes + cost > self.byte_budget)
+            {
+                if let Some(old) = st.journal.pop_front() {
+                    st.journal_bytes -= old.cost();
+                    st.dropped += 1;
+                    evicted.push(old);
+                }
+            }
+            st.journal_bytes += cost;
             st.journal.push_back(entry);
-            evicted
-        };
+        }
         drop(evicted);
     }
 
     /// Counters, per-org counts, unmatched calls and violations of one call;
     /// gives it its sequence number.
-    fn count(st: &mut Inner, rec: &mut Record) {
+    fn count(&self, st: &mut Inner, rec: &mut Record) {
         st.seq += 1;
         rec.seq = st.seq;
         st.total += 1;
@@ -210,7 +235,12 @@ impl Shared {
                 // The route table is in `RouteId` order.
                 let i = route.id as usize;
                 st.counters[i] += 1;
-                let org = rec.org().unwrap_or("-");
+                let mut org = rec.org().unwrap_or("-");
+                if !st.orgs.contains_key(org) && st.orgs.len() >= self.orgs_cap {
+                    // Full: this org's calls go under one key, said so in the state.
+                    org = OTHER_ORG;
+                    st.orgs_overflowed += 1;
+                }
                 match st.orgs.get_mut(org) {
                     Some(counts) => counts[i] += 1,
                     None => {
@@ -257,7 +287,7 @@ impl Shared {
     }
 
     pub(crate) fn state(&self) -> StubState {
-        self.lock().state()
+        self.lock().state(self.orgs_cap)
     }
 
     /// Reset; returns the new generation.
@@ -271,30 +301,50 @@ impl Shared {
     /// The state and a reset under one lock: no request is lost or counted twice.
     pub(crate) fn snapshot(&self) -> StubState {
         let mut st = self.lock();
-        let out = st.state();
+        let out = st.state(self.orgs_cap);
         st.reset();
         self.faults_armed.store(false, Ordering::Release);
         out
     }
 
+    /// One page of matching entries, oldest first: at most `q.limit`
+    /// entries and about [`JOURNAL_PAGE_BYTES`] of JSON (always at least
+    /// one entry); `next_since_seq` says where the next page starts.
     pub(crate) fn journal(&self, q: &JournalQuery) -> JournalPage {
-        let (picked, dropped, last_seq) = {
+        let (picked, dropped, last_seq, bytes) = {
             let st = self.lock();
-            let limit = q.limit.unwrap_or(usize::MAX);
             let picked: Vec<Arc<Record>> = st
                 .journal
                 .iter()
                 .filter(|r| q.matches(r))
-                .take(limit)
                 .cloned()
                 .collect();
-            (picked, st.dropped, st.seq)
+            (picked, st.dropped, st.seq, st.journal_bytes)
         };
+        let limit = q.limit.unwrap_or(usize::MAX);
+        let mut entries = Vec::new();
+        let mut size = 0;
+        let mut next_since_seq = None;
+        for (n, r) in picked.iter().enumerate() {
+            let entry = r.render();
+            let entry_size = serde_json::to_vec(&entry).map_or(0, |v| v.len());
+            if n >= limit || (n > 0 && size + entry_size > JOURNAL_PAGE_BYTES) {
+                next_since_seq = entries
+                    .last()
+                    .map(|e: &contract::admin::JournalEntry| e.seq);
+                break;
+            }
+            size += entry_size + 1;
+            entries.push(entry);
+        }
         JournalPage {
-            entries: picked.iter().map(|r| r.render()).collect(),
+            entries,
             dropped,
             capacity: self.capacity,
             last_seq,
+            next_since_seq,
+            byte_budget: self.byte_budget,
+            bytes,
         }
     }
 
@@ -375,7 +425,12 @@ impl Shared {
     /// Org ids seen so far (for the redeploy-fleet answer).
     pub(crate) fn orgs_seen(&self) -> Vec<String> {
         let st = self.lock();
-        let mut orgs: Vec<String> = st.orgs.keys().filter(|o| *o != "-").cloned().collect();
+        let mut orgs: Vec<String> = st
+            .orgs
+            .keys()
+            .filter(|o| *o != "-" && *o != OTHER_ORG)
+            .cloned()
+            .collect();
         orgs.sort();
         orgs
     }

@@ -1,5 +1,6 @@
-//! The accept loop: hyper HTTP/1 connections on a tokio listener, drained
-//! gracefully on shutdown.
+//! The accept loop: hyper HTTP/1 connections on a tokio listener, each
+//! watched for idleness, at most [`ServeOptions::max_connections`] open,
+//! drained gracefully on shutdown.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -13,8 +14,18 @@ use hyper::server::conn::http1;
 use hyper::service::Service;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+
+use crate::conn::{Conns, Counted, Tracked};
+
+/// Default idle (keep-alive) timeout.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// How long a connection refused at the cap gets to take its 503.
+const REFUSAL_WRITE: Duration = Duration::from_secs(1);
 
 /// Pause after a failed `accept` (out of file descriptors and the like), so
 /// the loop backs off instead of spinning.
@@ -23,10 +34,13 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 type AcceptErrorHook = Box<dyn Fn(&std::io::Error) + Send + Sync>;
 
 /// How [`serve`] treats connections. `ServeOptions::default()`: hyper's
-/// 30 s header-read timeout, keep-alive on, a 10 s shutdown grace, accept
-/// errors ignored (the loop backs off and keeps serving).
+/// 30 s header-read timeout, keep-alive on, a 60 s idle timeout, at most
+/// 1,024 open connections, a 10 s shutdown grace, accept errors ignored
+/// (the loop backs off and keeps serving).
 pub struct ServeOptions {
     header_read_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    max_connections: usize,
     keep_alive: bool,
     grace: Duration,
     on_accept_error: Option<AcceptErrorHook>,
@@ -36,6 +50,8 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             header_read_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             keep_alive: true,
             grace: Duration::from_secs(10),
             on_accept_error: None,
@@ -47,6 +63,8 @@ impl fmt::Debug for ServeOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServeOptions")
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
             .field("keep_alive", &self.keep_alive)
             .field("grace", &self.grace)
             .field("on_accept_error", &self.on_accept_error.is_some())
@@ -60,6 +78,22 @@ impl ServeOptions {
     /// runs while it waits for the next request). `None`: no limit.
     pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.header_read_timeout = timeout.into();
+        self
+    }
+
+    /// Close a connection that has no request in flight and has sent or
+    /// received nothing for `timeout` (an idle keep-alive connection, or one
+    /// that connected and never spoke). `None`: no limit.
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// At most `max` connections open at once (at least 1). At the cap a
+    /// new connection closes the open one idle the longest; when none is
+    /// idle, the new one is answered `503` and closed.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
         self
     }
 
@@ -104,9 +138,11 @@ pub enum Shutdown {
 ///
 /// `make_service` builds the service of one connection from the peer's
 /// address. Per-connection errors (client gone, header timeout, a service
-/// error that drops the connection) end that connection only. On
+/// error that drops the connection) end that connection only; so do the
+/// idle timeout and the connection cap ([`ServeOptions`]). On
 /// `shutdown` the listener is closed at once (new connections are
-/// refused), idle connections are closed, in-flight requests get their
+/// refused), idle connections (also those still sending request headers)
+/// are closed, in-flight requests get their
 /// answers (up to [`ServeOptions::grace`]), then the rest are aborted.
 pub async fn serve<M, S, B>(
     listener: TcpListener,
@@ -128,19 +164,32 @@ where
         .header_read_timeout(options.header_read_timeout)
         .keep_alive(options.keep_alive);
     let graceful = GracefulShutdown::new();
-    let mut conns = JoinSet::new();
+    let mut tasks = JoinSet::new();
+    let open = Conns::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    while tasks.try_join_next().is_some() {}
+                    if open.len() >= options.max_connections && !open.close_oldest_idle() {
+                        tasks.spawn(refuse(stream, options.max_connections));
+                        continue;
+                    }
                     // Small request/answer exchanges: do not wait for Nagle.
                     let _ = stream.set_nodelay(true);
-                    let conn = http.serve_connection(TokioIo::new(stream), make_service(peer));
-                    let watched = graceful.watch(conn);
-                    while conns.try_join_next().is_some() {}
-                    conns.spawn(async move {
-                        let _ = watched.await;
+                    let state = open.add();
+                    let io = TokioIo::new(Tracked::new(stream, state.clone()));
+                    let service = Counted::new(make_service(peer), state.clone());
+                    let watched = graceful.watch(http.serve_connection(io, service));
+                    let open = open.clone();
+                    let idle = options.idle_timeout;
+                    tasks.spawn(async move {
+                        tokio::select! {
+                            _ = watched => {}
+                            () = state.closed(idle) => {}
+                        }
+                        open.remove(&state);
                     });
                 }
                 Err(e) => {
@@ -154,14 +203,30 @@ where
         }
     }
     drop(listener);
+    open.close_idle();
     if tokio::time::timeout(options.grace, graceful.shutdown())
         .await
         .is_ok()
     {
         return Shutdown::Drained;
     }
-    while conns.try_join_next().is_some() {}
-    let open = conns.len();
-    conns.shutdown().await;
+    let open = open.len();
+    tasks.shutdown().await;
     Shutdown::GraceExpired { open }
+}
+
+/// Answer a connection over the cap `503` and close it.
+async fn refuse(mut stream: TcpStream, max: usize) {
+    let body = format!(
+        r#"{{"error":"too many open connections: the server keeps at most {max} (none of them idle)"}}"#
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(REFUSAL_WRITE, async {
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }

@@ -5,7 +5,10 @@
 //! This crate is that shared plumbing, on hyper and hyper-util:
 //!
 //! - [`serve`]: accept connections on a tokio [`TcpListener`], serve each
-//!   with hyper's HTTP/1 server (header-read timeout, keep-alive), and on
+//!   with hyper's HTTP/1 server (header-read timeout, keep-alive), close
+//!   connections idle past the idle timeout, keep at most a capped number
+//!   open (at the cap the one idle the longest is closed, else the newcomer
+//!   gets a 503), and on
 //!   shutdown stop accepting, let in-flight requests finish within a grace
 //!   period ([`hyper_util::server::graceful::GracefulShutdown`]) and abort
 //!   the rest; [`ServeOptions`] holds the knobs and an accept-error hook.
@@ -45,6 +48,8 @@
 //! # Layout
 //!
 //! - `accept.rs` — [`serve`], [`ServeOptions`], [`Shutdown`];
+//! - `conn.rs` — the open connections: activity and requests in flight of
+//!   each (a stream and a service wrapper), the registry the cap reads;
 //! - `healthcheck.rs` — [`healthcheck`], [`healthcheck_async`],
 //!   [`HealthcheckError`].
 //!
@@ -54,7 +59,8 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod accept;
+mod conn;
 mod healthcheck;
 
-pub use accept::{serve, ServeOptions, Shutdown};
+pub use accept::{serve, ServeOptions, Shutdown, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use healthcheck::{healthcheck, healthcheck_async, HealthcheckError};
