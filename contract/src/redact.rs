@@ -154,6 +154,23 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
+/// Mask, in place and at any depth, the secrets inside every string value
+/// ([`text`]: `name=value` pairs, URL passwords) — but not values by their
+/// key: for documents whose keys name secrets without holding them (a
+/// tenant's evidence says `admin_token_set: true`).
+pub fn redact_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => map.values_mut().for_each(redact_strings),
+        Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        Value::String(value) => {
+            if let Cow::Owned(clean) = text(value) {
+                *value = clean;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A query string (without `?`) with the values of secret-named
 /// parameters masked, whatever their percent-encoding.
 pub fn query(raw: &str) -> Cow<'_, str> {

@@ -82,9 +82,10 @@ impl Shared {
     }
 
     /// Record a log line (kept for the report; printed when logging is on),
-    /// with any URL credentials or secret query values masked.
+    /// with any URL credentials, secret query values and `name=value`
+    /// secrets (a CP's error body) masked.
     pub(crate) fn log(&self, inner: &mut Inner, line: String) {
-        let line = contract::redact::url(&line).into_owned();
+        let line = contract::redact::text(&contract::redact::url(&line)).into_owned();
         if self.config.log {
             eprintln!("tenant-double[{}]: {line}", self.config.org_id);
         }

@@ -444,6 +444,42 @@ expect.status = 200
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_exact_count_of_an_org_beyond_the_stubs_cap_is_an_error_naming_it() {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            orgs_cap: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = stub.base_url();
+        let s = run_dir(
+            &[(
+                "a.toml",
+                r#"name = "overflowed-org"
+[[step]]
+name = "fill"
+request = { url = "${CP_STUB_BASE}/cp/auth/me", headers = { X-Molecule-Org-Id = "org-first" } }
+[[step]]
+name = "lost"
+request = { url = "${CP_STUB_BASE}/cp/auth/me", headers = { X-Molecule-Org-Id = "org-second" } }
+expect.counters = [{ counter = "auth_me_calls", delta = 1, org = "org-second", since = "fill" }]
+"#,
+            )],
+            &base,
+        )
+        .await;
+        let a = &s.replays[0];
+        assert_eq!(a.outcome, Outcome::Error, "{a:?}");
+        let text = format!("{a:?}");
+        assert!(
+            text.contains("orgs_cap") && text.contains("org-second"),
+            "{text}"
+        );
+        stub.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_summary_holds_no_secret() {
         let stub = cp_stub::start(cp_stub::Config {
             port: 0,

@@ -8,9 +8,13 @@ use serde_json::{json, Value};
 /// A complete answer.
 pub(crate) type Resp = Response<Full<Bytes>>;
 
-/// `body` as `application/json` with `status`.
+/// `body` as `application/json` with `status`. Every answer passes here,
+/// so every string in it is masked by the contract's rule first: a CP's
+/// error body or a base URL with a password never leaves the tenant.
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut body = body.clone();
+    contract::redact::redact_strings(&mut body);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
