@@ -132,6 +132,10 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// The start of a body, on one line, for error messages.
 pub(crate) fn excerpt(body: &str) -> String {
+    // Secrets masked before the cut (a cut never reveals what it masked):
+    // a config answer carries MOLECULE_CP_SHARED_SECRET, a CP error may echo
+    // a token.
+    let body = contract::redact::text(body);
     let flat: String = body
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -156,5 +160,11 @@ mod tests {
         assert_eq!(excerpt(&long), format!("{}…", "a".repeat(EXCERPT)));
         assert_eq!(excerpt(" a\nb "), "a b");
         assert_eq!(excerpt(""), "<empty body>");
+        let config = r#"{"MOLECULE_CP_SHARED_SECRET":"s3cr3t-value","MOLECULE_CP_URL":"http://u:pw-value@h"}"#;
+        let shown = excerpt(config);
+        assert!(
+            !shown.contains("s3cr3t-value") && !shown.contains("pw-value"),
+            "{shown}"
+        );
     }
 }
