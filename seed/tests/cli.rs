@@ -222,3 +222,64 @@ async fn exit_codes_1_for_the_stack_and_2_for_configuration() {
     let out = run_seed(dir.path(), &[], &["--timeout".into(), "soon".into()]).await;
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit 2");
 }
+
+/// No secret in seed's output: neither the tenants' admin tokens nor the
+/// shared secret the stub serves, on success or when a CP answer that echoes
+/// a token makes the run fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_output_holds_no_secret_on_success_or_failure() {
+    const BODY_SECRET: &str = "seed-body-S3CRET-7";
+    let stack = Stack::start().await;
+    let envs = [
+        ("ALPHA_BASE", stack.alpha.base_url().to_string()),
+        ("BETA_BASE", stack.beta.base_url().to_string()),
+        ("CP_STUB_BASE", stack.stub.base_url()),
+    ];
+    let secrets = [
+        contract::defaults::ALPHA_ADMIN_TOKEN,
+        contract::defaults::BETA_ADMIN_TOKEN,
+        cp_stub::DEFAULT_SHARED_SECRET,
+        BODY_SECRET,
+    ];
+    let args = ["--timeout".to_string(), "20".to_string()];
+    let ok_dir = tempfile::tempdir().unwrap();
+    let ok = run_seed(ok_dir.path(), &envs, &args).await;
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Now a provision answer that echoes a token fails the run.
+    let fault = contract::admin::FaultSpec {
+        route: contract::RouteId::Provision.into(),
+        status: Some(400),
+        body: Some(serde_json::json!({"error": format!("rejected: token={BODY_SECRET}")})),
+        ..Default::default()
+    };
+    let resp = client()
+        .post(format!("{}/__/stub/faults", stack.stub.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = run_seed(bad_dir.path(), &envs, &args).await;
+    assert!(!bad.status.success());
+    let bad_text = String::from_utf8_lossy(&bad.stderr).into_owned();
+    assert!(
+        bad_text.contains("400"),
+        "the failure names the stub's answer: {bad_text}"
+    );
+    for out in [&ok, &bad] {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for secret in secrets {
+            assert!(!text.contains(secret), "seed printed {secret}:\n{text}");
+        }
+    }
+    stack.shutdown().await;
+}
