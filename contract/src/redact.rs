@@ -120,11 +120,13 @@ pub fn debug_pairs(pairs: &[(String, String)], f: &mut fmt::Formatter<'_>) -> fm
         .finish()
 }
 
-fn shown<'a>(name: &str, value: &'a str) -> &'a str {
+/// A value as `Debug` shows it: masked under a secret name, else with the
+/// secrets inside it masked (a URL's password).
+fn shown<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
     if !value.is_empty() && is_secret_name(name) {
-        REDACTED
+        Cow::Borrowed(REDACTED)
     } else {
-        value
+        text(value)
     }
 }
 

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use contract::redact::REDACTED;
+use contract::redact;
+use educe::Educe;
 use serde::Deserialize;
 
 use crate::tenant_config;
@@ -218,11 +219,13 @@ impl fmt::Debug for LogSink {
 }
 
 /// An expected admin token: for one org (`ORG=TOKEN`) or any org (`TOKEN`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Educe)]
+#[educe(Debug)]
 pub struct AdminToken {
     /// The org this token belongs to; `None` = accepted for every org.
     pub org: Option<String>,
     /// The token.
+    #[educe(Debug(method(redact::debug_masked)))]
     pub token: String,
 }
 
@@ -244,19 +247,12 @@ impl AdminToken {
     }
 }
 
-impl fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.org {
-            Some(org) => write!(f, "{org}={REDACTED}"),
-            None => f.write_str(REDACTED),
-        }
-    }
-}
-
 /// Everything the server needs. `Config::default()` is the library default:
 /// 127.0.0.1:9090, prefix `mol-ws-`, journal 1,000, body limit 1 MiB, not
-/// strict, no auth enforcement, logging off.
-#[derive(Clone)]
+/// strict, no auth enforcement, logging off. Its `{:?}` masks every
+/// secret (derived, with the contract's formatters).
+#[derive(Clone, Educe)]
+#[educe(Debug)]
 pub struct Config {
     /// Address to bind (`CP_STUB_BIND`; the container uses `0.0.0.0`).
     pub bind: IpAddr,
@@ -267,19 +263,23 @@ pub struct Config {
     /// Base URL put into the tenant config map; `None` = `http://<Host header>`.
     pub public_url: Option<String>,
     /// The shared secret served as `MOLECULE_CP_SHARED_SECRET`.
+    #[educe(Debug(method(redact::debug_masked)))]
     pub shared_secret: String,
     /// Answer 400 naming the bad fields instead of serving a request that breaks the contract.
     pub strict: bool,
     /// When set, `/cp/workspaces/*` routes need `Authorization: Bearer <it>`
     /// (else 401); so do `/cp/admin/*` routes while `expect_admin_api_token` is unset.
+    #[educe(Debug(method(redact::debug_masked_option)))]
     pub expect_shared_secret: Option<String>,
     /// When set, `/cp/admin/*` routes need `Authorization: Bearer <it>` (the
     /// tenant's `CP_ADMIN_API_TOKEN`) instead of the shared secret (else 401).
+    #[educe(Debug(method(redact::debug_masked_option)))]
     pub expect_admin_api_token: Option<String>,
     /// When non-empty, routes that carry an admin token need one of these (else 401).
     pub expect_admin_tokens: Vec<AdminToken>,
     /// Tenant config entries laid over [`crate::DEFAULT_TENANT_CONFIG`]; values may
     /// use `{base_url}` and `{shared_secret}`.
+    #[educe(Debug(method(redact::debug_env)))]
     pub tenant_config: BTreeMap<String, String>,
     /// Journal entries kept (oldest dropped first); 0 disables the journal.
     pub journal_capacity: usize,
@@ -335,42 +335,6 @@ impl Default for Config {
             log_format: LogFormat::Off,
             log_sink: None,
         }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Secrets never reach a log, not even through `{:?}`.
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("port", &self.port)
-            .field("instance_prefix", &self.instance_prefix)
-            .field("public_url", &self.public_url)
-            .field("shared_secret", &REDACTED)
-            .field("strict", &self.strict)
-            .field(
-                "expect_shared_secret",
-                &redacted(&self.expect_shared_secret),
-            )
-            .field(
-                "expect_admin_api_token",
-                &redacted(&self.expect_admin_api_token),
-            )
-            .field("expect_admin_tokens", &self.expect_admin_tokens)
-            .field("tenant_config_keys", &self.tenant_config.keys())
-            .field("journal_capacity", &self.journal_capacity)
-            .field("journal_bytes", &self.journal_bytes)
-            .field("orgs_cap", &self.orgs_cap)
-            .field("body_limit", &self.body_limit)
-            .field("header_read_timeout", &self.header_read_timeout)
-            .field("body_read_timeout", &self.body_read_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_connections", &self.max_connections)
-            .field("shutdown_grace", &self.shutdown_grace)
-            .field("log_format", &self.log_format)
-            .field("log_sink", &self.log_sink)
-            .finish()
     }
 }
 
