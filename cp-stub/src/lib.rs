@@ -144,9 +144,8 @@ pub use server::{serve_until_signal, start, Stub, StubError};
 pub use settings::{load as load_config, load_tenant_config, HumanDuration, Settings};
 pub use tenant_config::{BASE_URL_PLACEHOLDER, DEFAULT_TENANT_CONFIG, SHARED_SECRET_PLACEHOLDER};
 
-/// The git commit this binary was built from (`CP_STUB_GIT_SHA` at build
-/// time, else `git rev-parse --short HEAD`, else `unknown`).
-pub const GIT_SHA: &str = env!("CP_STUB_GIT_SHA");
+/// The git commit this binary was built from ([`harness_serve::GIT_SHA`]).
+pub const GIT_SHA: &str = harness_serve::GIT_SHA;
 
 /// What `GET /__/stub/version` answers.
 pub fn version_info() -> contract::admin::VersionInfo {

@@ -157,7 +157,7 @@ pub async fn serve_until_signal(config: Config) -> Result<(), StubError> {
         ("max_connections", config.max_connections.to_string()),
         ("prefix", config.instance_prefix.clone()),
         ("version", env!("CARGO_PKG_VERSION").to_string()),
-        ("git_sha", env!("CP_STUB_GIT_SHA").to_string()),
+        ("git_sha", harness_serve::GIT_SHA.to_string()),
         ("contract", contract::fingerprint().to_string()),
     ];
     let stub = start(config).await?;

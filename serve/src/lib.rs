@@ -47,6 +47,7 @@
 //!
 //! # Layout
 //!
+//! - `build.rs` — the git commit of the build, as [`GIT_SHA`];
 //! - `accept.rs` — [`serve`], [`ServeOptions`], [`Shutdown`];
 //! - `conn.rs` — the open connections: activity and requests in flight of
 //!   each (a stream and a service wrapper), the registry the cap reads;
@@ -61,6 +62,11 @@
 mod accept;
 mod conn;
 mod healthcheck;
+
+/// The git commit the workspace was built from (`GIT_SHA` or
+/// `CP_STUB_GIT_SHA` at build time, else `git rev-parse --short HEAD`, else
+/// `unknown`): what both servers report as their `git_sha`.
+pub const GIT_SHA: &str = env!("HARNESS_GIT_SHA");
 
 pub use accept::{serve, ServeOptions, Shutdown, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use healthcheck::{healthcheck, healthcheck_async, HealthcheckError};

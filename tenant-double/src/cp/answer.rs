@@ -30,7 +30,7 @@ pub(crate) enum Answer {
 /// Classify a provision answer as the real client does.
 pub(crate) fn classify(status: u16, body: &[u8]) -> Answer {
     let decoded = decode_struct(body, PROVISION_RESPONSE);
-    if status == 201 {
+    if RouteId::Provision.route().success.accepts(status) {
         return match decoded {
             Ok(mut fields) => Answer::Provisioned {
                 instance_id: fields.remove("instance_id").unwrap_or_default(),

@@ -35,7 +35,7 @@ pub(crate) async fn console_output(shared: &Shared, ws_id: &str) -> Result<Strin
             .await
             .map_err(|e| format!("cp provisioner: console: {}", error_chain(&e)))?;
         let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
+        if !RouteId::Console.route().success.accepts(status) {
             return Err(format!("cp provisioner: console: unexpected {status}"));
         }
         let body = resp.bytes().await.unwrap_or_default();

@@ -61,7 +61,7 @@ async fn is_running(
     provider: Option<&str>,
 ) -> Result<bool, String> {
     let (status, body) = status_call(shared, ws_id, Some((instance_id, provider))).await?;
-    if !(200..300).contains(&status) {
+    if !RouteId::Status.route().success.accepts(status) {
         return Err(format!("cp provisioner: status: unexpected {status}"));
     }
     let state = serde_json::from_slice::<Value>(&body)

@@ -113,7 +113,7 @@ fn buildinfo() -> Value {
     json!({
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
-        "git_sha": env!("TENANT_DOUBLE_GIT_SHA"),
+        "git_sha": harness_serve::GIT_SHA,
         "contract": contract::fingerprint(),
         "kind": "reference-tenant",
     })

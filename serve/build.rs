@@ -1,11 +1,15 @@
-//! Embeds the git commit the binary is built from as `CP_STUB_GIT_SHA`
-//! (served by `/__/stub/version`). `CP_STUB_GIT_SHA` in the build
-//! environment wins (image builds without `.git`); `unknown` otherwise.
+//! Embeds the git commit the workspace is built from as `HARNESS_GIT_SHA`,
+//! which both servers serve (`harness_serve::GIT_SHA`: cp-stub at
+//! `/__/stub/version`, tenant-double at `/buildinfo`, as the real tenant
+//! serves its own). `GIT_SHA`, else `CP_STUB_GIT_SHA` (what the multi-stage
+//! image build sets for the whole workspace), in the build environment wins
+//! (builds without `.git`); else `git rev-parse`; `unknown` otherwise.
 
 use std::path::Path;
 use std::process::Command;
 
 fn main() {
+    println!("cargo:rerun-if-env-changed=GIT_SHA");
     println!("cargo:rerun-if-env-changed=CP_STUB_GIT_SHA");
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let git_dir = Path::new(&manifest).join("..").join(".git");
@@ -15,10 +19,14 @@ fn main() {
             println!("cargo:rerun-if-changed={}", p.display());
         }
     }
-    let sha = std::env::var("CP_STUB_GIT_SHA")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    let given = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty() && s != "unknown")
+    };
+    let sha = given("GIT_SHA")
+        .or_else(|| given("CP_STUB_GIT_SHA"))
         .or_else(|| {
             Command::new("git")
                 .args(["rev-parse", "--short", "HEAD"])
@@ -31,5 +39,5 @@ fn main() {
                 .filter(|s| !s.is_empty())
         })
         .unwrap_or_else(|| "unknown".to_string());
-    println!("cargo:rustc-env=CP_STUB_GIT_SHA={sha}");
+    println!("cargo:rustc-env=HARNESS_GIT_SHA={sha}");
 }
