@@ -65,23 +65,34 @@ const NOT_SECRET: &[&str] = &["idempotency_key", "idempotency-key", "idempotency
 
 /// Whether a header name, JSON key, query key or variable name is secret.
 pub fn is_secret_name(name: &str) -> bool {
-    let decoded: Cow<'_, str> = if name.contains('%') {
-        percent_decode_str(name).decode_utf8_lossy()
-    } else {
-        Cow::Borrowed(name)
-    };
-    let lower = decoded.to_ascii_lowercase();
-    if NOT_SECRET.contains(&lower.as_str()) {
+    // Runs for every header of every request a server journals: no
+    // allocation unless the name is percent-encoded.
+    if name.contains('%') {
+        return secret_decoded(&percent_decode_str(name).decode_utf8_lossy());
+    }
+    secret_decoded(name)
+}
+
+fn secret_decoded(name: &str) -> bool {
+    if NOT_SECRET.iter().any(|n| n.eq_ignore_ascii_case(name)) {
         return false;
     }
-    let mut words = lower
+    let is_word = |w: &&str| SECRET_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w));
+    if name
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty());
-    if words.any(|w| SECRET_WORDS.contains(&w)) {
+        .filter(|w| !w.is_empty())
+        .any(|w| is_word(&w))
+    {
         return true;
     }
-    let alnum: String = lower.chars().filter(char::is_ascii_alphanumeric).collect();
-    SECRET_SUFFIXES.iter().any(|s| alnum.ends_with(s))
+    // The name's letters and digits, from the end, against each suffix.
+    SECRET_SUFFIXES.iter().any(|suffix| {
+        let mut tail = name.bytes().rev().filter(u8::is_ascii_alphanumeric);
+        suffix
+            .bytes()
+            .rev()
+            .all(|b| tail.next().is_some_and(|t| t.eq_ignore_ascii_case(&b)))
+    })
 }
 
 /// A header value as it may be shown: masked when the header is secret.
