@@ -68,7 +68,28 @@ pub const KEYS: &[Key] = &[
     req("BETA_WORKSPACE_ID", "00000000-0000-4000-8000-00000000b001", "Legacy name: = BETA_PARENT_ID."),
 ];
 
+/// The keys that are a tenant's base URL. A replay step whose request URL
+/// starts with one of them talks to a tenant, so `replays check` holds its
+/// assertions to what the real tenant answers (no `/__/tenant/*` evidence,
+/// no `instance_id`, no `running`) unless the step declares `evidence`.
+pub const TENANT_BASES: &[&str] = &["ALPHA_BASE", "BETA_BASE"];
+
 /// Whether `name` is a key seed writes.
 pub fn is_key(name: &str) -> bool {
     KEYS.iter().any(|k| k.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tenant_base_is_a_required_key() {
+        for b in TENANT_BASES {
+            assert!(
+                KEYS.iter().any(|k| k.name == *b && k.required),
+                "{b} is not a required key"
+            );
+        }
+    }
 }

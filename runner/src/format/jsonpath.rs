@@ -35,6 +35,15 @@ impl fmt::Display for JsonPath {
 }
 
 impl JsonPath {
+    /// The object keys the path walks through (JSON Pointer segments
+    /// included: they may be keys), in order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.segs.iter().filter_map(|s| match s {
+            Seg::Key(k) | Seg::Pointer(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+    }
+
     /// Parse a path; the error says what is wrong and how to write it.
     pub(crate) fn parse(raw: &str) -> Result<JsonPath, String> {
         let segs = if raw.is_empty() {

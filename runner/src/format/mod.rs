@@ -6,6 +6,7 @@
 
 pub(crate) mod counter;
 pub(crate) mod duration;
+pub(crate) mod evidence;
 pub(crate) mod jsonpath;
 pub(crate) mod model;
 pub(crate) mod shell;
@@ -80,6 +81,10 @@ pub(crate) struct TomlReplay {
     pub(crate) step_names: Vec<String>,
     /// Names of the `[vars]`, in file order (the order they are resolved in).
     pub(crate) var_order: Vec<String>,
+    /// The variables each step needs to run ([`evidence::step_vars`]), in
+    /// step order: a step using a capture of a skipped evidence step is
+    /// skipped too.
+    pub(crate) step_vars: Vec<BTreeSet<String>>,
 }
 
 /// What kind of replay a file holds.
@@ -363,6 +368,52 @@ impl Checker<'_> {
         }
     }
 
+    /// Reference-only evidence (see [`evidence`]): a step that reads
+    /// `/__/tenant/*`, or asserts or captures on a tenant's answer what the
+    /// real tenant does not have, must say so; `evidence` itself must name
+    /// one tenant base variable.
+    fn evidence(&mut self, step: &Step, name: &str, used: &mut Vec<(String, Range<usize>)>) {
+        if let Some(e) = &step.evidence {
+            self.refs(&e.span(), e.get_ref(), used);
+            if evidence::whole_var(e.get_ref()).is_none() {
+                self.err(e.span(), format!("step `{name}`: `evidence = \"{}\"` must be the tenant's base-URL variable alone, e.g. `evidence = \"${{ALPHA_BASE}}\"` (its GET {} tells whether it has evidence)", e.get_ref(), evidence::EVIDENCE_PROBE));
+            }
+            // The whole step is reference-only.
+            return;
+        }
+        let Some(req) = &step.request else { return };
+        let url = req.url.get_ref();
+        let tenant = evidence::tenant_base(url);
+        if evidence::reads_evidence(url) {
+            let var = evidence::leading_var(url).unwrap_or("ALPHA_BASE");
+            self.err(req.url.span(), format!("step `{name}` reads the reference tenant's evidence (`{url}`), which the real tenant does not have; declare it on the step with `evidence = \"${{{var}}}\"`, so it is SKIP against a tenant without evidence instead of failing"));
+        }
+        let success_only = step
+            .expect
+            .status
+            .as_ref()
+            .is_none_or(|s| s.get_ref().0.iter().all(|c| (200..300).contains(c)));
+        for j in &step.expect.json {
+            let js = j.get_ref();
+            if js.evidence {
+                if evidence::leading_var(url).is_none() {
+                    self.err(j.span(), format!("step `{name}`: `evidence = true` on `{}` needs the request URL to start with the tenant's base variable (`${{ALPHA_BASE}}/…`): that is the tenant whose evidence is probed; or declare the step `evidence = \"${{ALPHA_BASE}}\"`", js.path.get_ref()));
+                }
+                continue;
+            }
+            let (Some(t), Some(why)) = (tenant, evidence::reference_only(js, success_only)) else {
+                continue;
+            };
+            self.err(j.span(), format!("step `{name}`: the assertion on `{}` {why}; mark it reference-only with `evidence = true` (SKIP against a tenant without evidence), or declare the step `evidence = \"${{{t}}}\"`", js.path.get_ref()));
+        }
+        let Some(t) = tenant else { return };
+        for (var, path) in &step.capture {
+            if let Some(why) = evidence::reference_only_field(path.get_ref(), success_only) {
+                self.err(path.span(), format!("step `{name}`: capture `{var}` {why}; declare the step `evidence = \"${{{t}}}\"` (a later step that uses `${{{var}}}` is then skipped with it against a tenant without evidence)"));
+            }
+        }
+    }
+
     /// The `[vars]` in file order, each using only outside variables and
     /// `[vars]` above it; a forward reference or a cycle is an error at the
     /// value that makes it. Outside variables go to `used`.
@@ -533,6 +584,7 @@ impl Checker<'_> {
             if let Some(b) = &step.because {
                 self.refs(&b.span(), b.get_ref(), &mut step_used);
             }
+            self.evidence(step, &step_names[i], &mut step_used);
             let e = &step.expect;
             if let Some(s) = &e.schema {
                 if let Err(msg) = &s.get_ref().parsed {
@@ -701,6 +753,11 @@ impl Checker<'_> {
             needs_stub = true;
         }
         if self.diags.is_empty() {
+            let step_vars = doc
+                .steps
+                .iter()
+                .map(|s| evidence::step_vars(s.get_ref()))
+                .collect();
             Ok(TomlReplay {
                 doc,
                 requires,
@@ -708,6 +765,7 @@ impl Checker<'_> {
                 exclusive,
                 step_names,
                 var_order,
+                step_vars,
             })
         } else {
             self.diags.sort_by_key(|d| (d.line, d.column));

@@ -68,6 +68,11 @@ pub(crate) struct Step {
     /// (a template, e.g. "the tenant's CP_PROVISION_URL does not point at
     /// this stub (D4)").
     pub(crate) because: Option<Spanned<String>>,
+    /// The tenant (`"${ALPHA_BASE}"`: exactly one base-URL variable) whose
+    /// reference-only evidence this step needs: `/__/tenant/*`, or a field
+    /// or status the real tenant does not have. Against a tenant without
+    /// evidence (`GET <base>/__/tenant/cp` answers 404) the step is SKIP.
+    pub(crate) evidence: Option<Spanned<String>>,
 }
 
 /// An HTTP request.
@@ -273,6 +278,11 @@ pub(crate) struct JsonExpect {
     pub(crate) length: Option<u64>,
     /// Printed under this expectation when it fails (a template).
     pub(crate) because: Option<String>,
+    /// Reference-only: this assertion reads what only the reference tenant
+    /// answers (`instance_id`, `error`, status `running`); skipped when the
+    /// step's tenant (its request URL's base variable) has no evidence.
+    #[serde(default)]
+    pub(crate) evidence: bool,
 }
 
 /// An exact counter expectation against the stub.

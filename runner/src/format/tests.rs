@@ -369,3 +369,124 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn undeclared_evidence_is_an_error_naming_the_step_and_the_fix() {
+    let m = messages(
+        r#"name = "x"
+[[step]]
+name = "reads-cp"
+request.url = "${ALPHA_BASE}/__/tenant/cp"
+expect.status = 200
+"#,
+    );
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].starts_with("r.toml:4:15: step `reads-cp` reads the reference tenant's evidence (`${ALPHA_BASE}/__/tenant/cp`)"),
+        "{m:?}"
+    );
+    assert!(
+        m[0].contains(r#"declare it on the step with `evidence = "${ALPHA_BASE}"`"#),
+        "{m:?}"
+    );
+
+    let m = messages(
+        r#"name = "x"
+[[step]]
+name = "ws"
+request.url = "${BETA_BASE}/workspaces/w"
+expect.status = 200
+expect.json = [
+  { path = "$.status", equals = "running" },
+  { path = "$.instance_id", type = "string" },
+  { path = "$.error", type = "null" },
+  { path = "$.status", not_equals = "provisioning" },
+  { path = "$.id", equals = "w" },
+]
+capture = { INSTANCE_ID = "$.instance_id" }
+"#,
+    );
+    assert_eq!(m.len(), 5, "{m:?}");
+    assert!(
+        m[0].starts_with(
+            "r.toml:7:3: step `ws`: the assertion on `$.status` expects the status `running`"
+        ),
+        "{m:?}"
+    );
+    assert!(
+        m[0].contains(r#"mark it reference-only with `evidence = true`"#)
+            && m[0].contains(r#"or declare the step `evidence = "${BETA_BASE}"`"#),
+        "{m:?}"
+    );
+    assert!(
+        m[1].starts_with("r.toml:8:3:") && m[1].contains("reads `instance_id`"),
+        "{m:?}"
+    );
+    assert!(
+        m[2].starts_with("r.toml:9:3:") && m[2].contains("reads `error`"),
+        "{m:?}"
+    );
+    assert!(
+        m[3].starts_with("r.toml:10:3:") && m[3].contains("leave `provisioning`"),
+        "{m:?}"
+    );
+    assert!(
+        m[4].starts_with("r.toml:13:27: step `ws`: capture `INSTANCE_ID` reads `instance_id`"),
+        "{m:?}"
+    );
+
+    let m = messages(
+        r#"name = "x"
+[[step]]
+evidence = "${BETA_BASE}/x"
+request.url = "${BETA_BASE}/__/tenant/cp"
+[[step]]
+request.url = "http://h/w"
+expect.json = [{ path = "$.instance_id", type = "string", evidence = true }]
+"#,
+    );
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].contains("must be the tenant's base-URL variable alone"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("needs the request URL to start with the tenant's base variable"),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn declared_evidence_and_public_tenant_answers_pass_check() {
+    let t = parse(
+        r#"name = "x"
+[[step]]
+name = "cp"
+evidence = "${ALPHA_BASE}"
+request.url = "${ALPHA_BASE}/__/tenant/cp"
+capture = { SRC = "$.provision.source" }
+[[step]]
+name = "ws"
+request.url = "${ALPHA_BASE}/workspaces/w?src=${SRC}"
+expect.status = 200
+expect.json = [
+  { path = "$.status", equals = "running", evidence = true },
+  { path = "$.instance_id", type = "string", evidence = true },
+  { path = "$.status", equals = "provisioning" },
+]
+[[step]]
+name = "gone"
+request.url = "${ALPHA_BASE}/workspaces/w"
+expect.status = 404
+expect.json = [{ path = "$.error", equals = "workspace not found" }]
+[[step]]
+name = "stub-side"
+request.url = "${CP_STUB_BASE}/__/stub/requests?route=provision"
+expect.json = [{ path = "$.entries[-1].response.instance_id", type = "string" }]
+"#,
+    )
+    .unwrap();
+    assert!(t.requires.contains("ALPHA_BASE"));
+    assert!(t.step_vars[1].contains("SRC") && t.step_vars[1].contains("ALPHA_BASE"));
+    assert!(!t.step_vars[0].contains("SRC"));
+}

@@ -21,6 +21,8 @@ struct Line {
     failed: usize,
     skipped: usize,
     total: usize,
+    /// Reference-only steps and checks skipped (no tenant evidence).
+    evidence_skipped: usize,
 }
 
 /// The JSON document, pretty-printed.
@@ -35,6 +37,7 @@ pub fn to_json(summary: &Summary) -> Result<String, serde_json::Error> {
             failed: c.failed(),
             skipped: c.skipped(),
             total: c.total(),
+            evidence_skipped: summary.evidence_skipped().0,
         },
         counts: c,
         duration_ms: u64::try_from(summary.duration.as_millis()).unwrap_or(u64::MAX),

@@ -8,6 +8,12 @@
 //! | SKIP | `<skipped>` |
 //! | XFAIL | `<skipped type="xfail">` (pytest does the same) |
 //! | XPASS | `<failure type="xpass">` |
+//!
+//! Reference-only steps and checks skipped for want of tenant evidence
+//! leave the testcase's result as it is (a replay whose other steps pass
+//! is a success); they are counted in the property `evidence_skipped` of
+//! the testcase and of the suite, and named with their reason in the
+//! testcase's `<system-out>`.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -53,10 +59,25 @@ pub fn to_junit(summary: &Summary) -> Result<String, quick_junit::SerializeError
         case.set_classname(r.file.display().to_string());
         case.set_time(r.duration);
         case.set_assertions(r.steps.iter().map(|s| s.checks.len()).sum());
-        if let Some(o) = &r.output {
-            case.set_system_out(o.clone());
+        let notes = r.evidence_notes();
+        let mut out = r.output.clone().unwrap_or_default();
+        if !notes.is_empty() {
+            case.add_property(("evidence_skipped", r.evidence_skipped.to_string().as_str()));
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            for n in notes {
+                out.push_str(&format!("evidence skipped: {n}\n"));
+            }
+        }
+        if !out.is_empty() {
+            case.set_system_out(out);
         }
         suite.add_test_case(case);
+    }
+    let (skipped, _) = summary.evidence_skipped();
+    if skipped > 0 {
+        suite.add_property(("evidence_skipped", skipped.to_string().as_str()));
     }
     suite.set_time(summary.duration);
     report.add_test_suite(suite);

@@ -74,6 +74,10 @@ pub struct Check {
     /// The expectation's `because` text, when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub because: Option<String>,
+    /// Why a reference-only (`evidence = true`) assertion was not checked:
+    /// its tenant has no evidence. A skipped check does not fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl Check {
@@ -86,6 +90,15 @@ impl Check {
             actual: None,
             details: Vec::new(),
             because: None,
+            skipped: None,
+        }
+    }
+
+    /// A reference-only check not made, and why.
+    pub(crate) fn skipped(label: impl Into<String>, reason: impl Into<String>) -> Check {
+        Check {
+            skipped: Some(reason.into()),
+            ..Check::pass(label)
         }
     }
 
@@ -102,6 +115,7 @@ impl Check {
             actual: Some(actual.into()),
             details: Vec::new(),
             because: None,
+            skipped: None,
         }
     }
 
@@ -147,12 +161,27 @@ pub struct StepReport {
     /// The step's `because` text, when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub because: Option<String>,
+    /// Why the step was not run: it is reference-only (`evidence`) and its
+    /// tenant has no evidence, or it uses what such a step would have
+    /// captured. A skipped step does not fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl StepReport {
     /// Whether every check held and nothing went wrong.
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.checks.iter().all(|c| c.ok)
+    }
+
+    /// Reference-only parts not checked: 1 for a skipped step, else its
+    /// skipped checks.
+    pub fn evidence_skipped(&self) -> usize {
+        if self.skipped.is_some() {
+            1
+        } else {
+            self.checks.iter().filter(|c| c.skipped.is_some()).count()
+        }
     }
 }
 
@@ -197,6 +226,9 @@ pub struct ReplayReport {
     /// Failure bundle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<Bundle>,
+    /// Reference-only steps and checks skipped because their tenant has no
+    /// evidence ([`StepReport::evidence_skipped`] summed).
+    pub evidence_skipped: usize,
     /// Wall time.
     #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
     pub duration: Duration,
@@ -215,8 +247,26 @@ impl ReplayReport {
             steps: Vec::new(),
             output: None,
             bundle: None,
+            evidence_skipped: 0,
             duration: Duration::ZERO,
         }
+    }
+
+    /// Lines naming each skipped reference-only step and check with its reason.
+    pub(crate) fn evidence_notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.steps {
+            if let Some(r) = &s.skipped {
+                out.push(format!("step `{}` skipped: {r}", s.name));
+                continue;
+            }
+            for c in &s.checks {
+                if let Some(r) = &c.skipped {
+                    out.push(format!("step `{}`: {} skipped: {r}", s.name, c.label));
+                }
+            }
+        }
+        out
     }
 
     /// The first failing check or error, in one line.
@@ -314,6 +364,29 @@ impl Summary {
             }
         }
         c
+    }
+
+    /// Reference-only steps and checks skipped in the run (their tenant has
+    /// no evidence), and in how many replays.
+    pub fn evidence_skipped(&self) -> (usize, usize) {
+        let n = self.replays.iter().map(|r| r.evidence_skipped).sum();
+        let replays = self
+            .replays
+            .iter()
+            .filter(|r| r.evidence_skipped > 0)
+            .count();
+        (n, replays)
+    }
+
+    /// `Evidence skipped: …`, when anything was.
+    pub(crate) fn evidence_line(&self) -> Option<String> {
+        let (n, replays) = self.evidence_skipped();
+        (n > 0).then(|| {
+            format!(
+                "Evidence skipped: {n} reference-only step(s) and check(s) in {replays} replay(s): their tenant has no evidence (GET {} answered 404: an opaque tenant)",
+                crate::format::evidence::EVIDENCE_PROBE
+            )
+        })
     }
 
     /// 0 when nothing failed, 1 on any FAIL, ERROR or XPASS.

@@ -157,6 +157,11 @@ pub fn render_replay(r: &ReplayReport, style: &Style) -> String {
             human(r.duration),
             r.reason.as_deref().unwrap_or("")
         )),
+        _ if r.evidence_skipped > 0 => line.push_str(&format!(
+            " ({}, {} reference-only step(s)/check(s) skipped: no tenant evidence)",
+            human(r.duration),
+            r.evidence_skipped
+        )),
         _ => line.push_str(&format!(" ({})", human(r.duration))),
     }
     out.push_str(&line);
@@ -165,6 +170,14 @@ pub fn render_replay(r: &ReplayReport, style: &Style) -> String {
 }
 
 fn render_step(out: &mut String, s: &StepReport, style: &Style) {
+    if let Some(reason) = &s.skipped {
+        out.push_str(&format!(
+            "  step {}: {} {reason}\n",
+            style.bold(&s.name),
+            style.yellow("SKIP")
+        ));
+        return;
+    }
     let mut head = format!("  step {}", style.bold(&s.name));
     if let (Some(m), Some(u)) = (&s.method, &s.url) {
         head.push_str(&format!(": {m} {u}"));
@@ -194,6 +207,15 @@ fn render_step(out: &mut String, s: &StepReport, style: &Style) {
 }
 
 fn render_check(out: &mut String, c: &Check, style: &Style) {
+    if let Some(reason) = &c.skipped {
+        out.push_str(&format!(
+            "    {} {} ({} {reason})\n",
+            style.yellow("-"),
+            c.label,
+            style.yellow("SKIP")
+        ));
+        return;
+    }
     if c.ok {
         out.push_str(&format!("    {} {}\n", style.green("✓"), c.label));
         return;
@@ -215,8 +237,12 @@ fn render_check(out: &mut String, c: &Check, style: &Style) {
 
 /// The closing lines: the summary line, the breakdown and the plain line.
 pub fn render_summary(s: &Summary) -> String {
+    let evidence = s
+        .evidence_line()
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
     format!(
-        "\n{}\n{}\n{}\n",
+        "\n{}\n{}\n{evidence}{}\n",
         s.summary_line(),
         s.breakdown_line(),
         s.plain_line()

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::evidence::{probe, TenantEvidence};
 use super::mask::Secrets;
 use super::preflight;
 use super::stub::StubClient;
@@ -20,9 +21,14 @@ pub(crate) struct Ctx {
     pub(crate) resolver: Resolver,
     pub(crate) replay_timeout: Duration,
     pub(crate) step_timeout: Duration,
+    /// A tenant without evidence fails reference-only steps instead of
+    /// skipping them (`--require-evidence`).
+    pub(crate) require_evidence: bool,
     run_id: String,
     lock: RwLock<()>,
     stub_checks: Mutex<HashMap<String, Result<(), String>>>,
+    /// What each tenant base said to the evidence probe, asked once per run.
+    evidence: Mutex<HashMap<String, TenantEvidence>>,
     /// `replays run …` for this run's folder and env file.
     rerun: String,
     /// Every secret value the run has seen so far: the variables' and each
@@ -47,6 +53,7 @@ impl Ctx {
         resolver: Resolver,
         replay_timeout: Duration,
         step_timeout: Duration,
+        require_evidence: bool,
         rerun: String,
     ) -> Ctx {
         let secrets = std::sync::Mutex::new(resolver.secrets().clone());
@@ -56,9 +63,11 @@ impl Ctx {
             resolver,
             replay_timeout,
             step_timeout,
+            require_evidence,
             run_id: run_id(),
             lock: RwLock::new(()),
             stub_checks: Mutex::new(HashMap::new()),
+            evidence: Mutex::new(HashMap::new()),
             rerun,
         }
     }
@@ -117,6 +126,22 @@ impl Ctx {
         let r = preflight::check_stub(stub, var).await;
         cache.insert(stub.base().to_string(), r.clone());
         r
+    }
+}
+
+impl Ctx {
+    /// Whether the tenant at `base` has evidence: probed once per run (an
+    /// [`TenantEvidence::Unknown`] answer is asked again next time).
+    pub(crate) async fn tenant_evidence(&self, base: &str) -> TenantEvidence {
+        let mut cache = self.evidence.lock().await;
+        if let Some(e) = cache.get(base) {
+            return e.clone();
+        }
+        let e = probe(self, base).await;
+        if e != TenantEvidence::Unknown {
+            cache.insert(base.to_string(), e.clone());
+        }
+        e
     }
 }
 

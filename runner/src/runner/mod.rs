@@ -4,6 +4,7 @@
 pub(crate) mod bundle;
 pub(crate) mod capture;
 pub(crate) mod ctx;
+pub(crate) mod evidence;
 pub(crate) mod execution;
 pub(crate) mod expect;
 pub(crate) mod mask;
@@ -70,6 +71,10 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Print to stdout (off for callers that only want the [`Summary`]).
     pub print: bool,
+    /// Fail, rather than skip, the reference-only (`evidence`) steps of a
+    /// tenant without evidence: for runs against the reference tenant,
+    /// whose deeper checks must not go quietly missing.
+    pub require_evidence: bool,
 }
 
 impl Default for RunOptions {
@@ -89,6 +94,7 @@ impl Default for RunOptions {
             color: ColorChoice::Auto,
             quiet: false,
             print: true,
+            require_evidence: false,
         }
     }
 }
@@ -180,6 +186,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
         resolver,
         opts.replay_timeout,
         opts.step_timeout,
+        opts.require_evidence,
         rerun_command(opts),
     ));
     let style = Style {

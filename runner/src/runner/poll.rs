@@ -46,6 +46,8 @@ pub(crate) struct StepEnv<'a> {
     pub(crate) replay_id: &'a str,
     /// The replay's timeout (for messages).
     pub(crate) replay_timeout: Duration,
+    /// Why this step's `evidence = true` assertions are skipped, when they are.
+    pub(crate) skip_evidence: Option<String>,
 }
 
 fn expand_error(name: &str, e: Expand) -> StepRun {
@@ -109,7 +111,7 @@ pub(crate) async fn run_step(
                     // is masked in this step's messages too.
                     let captured = super::capture::capture(&step.capture, &resp, scope);
                     env.ctx.learn(&scope.secrets());
-                    match check_response(&step.expect, &resp, scope) {
+                    match check_response(&step.expect, &resp, scope, env.skip_evidence.as_deref()) {
                         Ok(c) => report.checks = c,
                         Err(e) => return expand_error(name, e),
                     }

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::format::{Replay, TomlReplay};
-use crate::report::{Outcome, ReplayReport};
+use crate::report::{Outcome, ReplayReport, StepReport};
 
 use super::ctx::{unix_ms, Ctx};
+use super::evidence::{decide, withheld_reason, Decision};
 use super::execution::{finish, Execution};
 use super::poll::{run_step, StepEnv};
 use super::preflight::missing_vars;
@@ -106,7 +107,9 @@ pub(crate) async fn run_toml(
         })
         .collect();
     let mut baselines = BTreeMap::new();
-    for (step, name) in t.doc.steps.iter().zip(&t.step_names) {
+    // Variables a skipped step would have captured → why they have no value.
+    let mut withheld: BTreeMap<String, String> = BTreeMap::new();
+    for ((step, name), uses) in t.doc.steps.iter().zip(&t.step_names).zip(&t.step_vars) {
         if since_targets.contains(name.as_str()) {
             let Some(s) = &stub else { break };
             match s.state(ctx.step_timeout).await {
@@ -122,6 +125,29 @@ pub(crate) async fn run_toml(
                 }
             }
         }
+        let skip_evidence = match decide(ctx, step.get_ref(), uses, &scope, &withheld).await {
+            Decision::Run(skip) => skip,
+            Decision::Skip(reason) => {
+                for var in step.get_ref().capture.keys() {
+                    withheld.insert(var.clone(), withheld_reason(name, &reason));
+                }
+                exec.report.steps.push(StepReport {
+                    name: name.clone(),
+                    skipped: Some(reason),
+                    ..StepReport::default()
+                });
+                continue;
+            }
+            Decision::Fail(reason) => {
+                exec.report.steps.push(StepReport {
+                    name: name.clone(),
+                    error: Some(reason),
+                    ..StepReport::default()
+                });
+                exec.report.outcome = Outcome::Fail;
+                break;
+            }
+        };
         let env = StepEnv {
             ctx,
             stub: stub.as_ref(),
@@ -129,6 +155,7 @@ pub(crate) async fn run_toml(
             deadline,
             replay_id: &replay_id,
             replay_timeout: timeout,
+            skip_evidence,
         };
         let run = run_step(&env, step.get_ref(), name, name, &mut scope).await;
         let ok = run.report.ok();
@@ -144,6 +171,12 @@ pub(crate) async fn run_toml(
         }
     }
     exec.report.duration = started.elapsed();
+    exec.report.evidence_skipped = exec
+        .report
+        .steps
+        .iter()
+        .map(StepReport::evidence_skipped)
+        .sum();
     finish(ctx, r, exec).await
 }
 
