@@ -120,6 +120,12 @@ struct CommonRunArgs {
     /// Print only failures and result lines.
     #[arg(long, short, env = "REPLAYS_QUIET", value_parser = parse_env_bool)]
     quiet: bool,
+    /// Fail, rather than skip, the reference-only (`evidence`) steps of a
+    /// tenant without evidence (GET /__/tenant/cp answers 404): for runs
+    /// against the reference tenant (`gate` on its embedded reference
+    /// tenants always does).
+    #[arg(long, env = "REPLAYS_REQUIRE_EVIDENCE", value_parser = parse_env_bool)]
+    require_evidence: bool,
 }
 
 impl CommonRunArgs {
@@ -139,6 +145,7 @@ impl CommonRunArgs {
             color: self.color,
             quiet: self.quiet,
             print: true,
+            require_evidence: self.require_evidence,
         }
     }
 }
@@ -177,9 +184,8 @@ struct GateArgs {
     )]
     compose_files: Vec<PathBuf>,
     /// Run the tenants opaque, as the real tenant answers (embedded:
-    /// tenant-double --no-evidence; compose: TENANT_DOUBLE_NO_EVIDENCE=true),
-    /// and leave out the replays tagged `evidence`, naming them (interim,
-    /// until evidence steps can SKIP).
+    /// tenant-double --no-evidence; compose: TENANT_DOUBLE_NO_EVIDENCE=true):
+    /// every replay runs, its reference-only (`evidence`) steps SKIP.
     #[arg(long, env = "GATE_OPAQUE_TENANTS", value_parser = parse_env_bool)]
     opaque_tenants: bool,
     /// compose: project name [cp-harness-gate-<pid>; cp-harness with --keep-up].

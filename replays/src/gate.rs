@@ -2,9 +2,7 @@
 //! replay, down.
 //!
 //! 1. **check** the replay files (an invalid file or a `--filter` matching
-//!    nothing is exit 2 before anything starts); with opaque tenants
-//!    ([`StackChoice::opaque_tenants`]) the replays tagged `evidence` are
-//!    left out and named (interim, until evidence steps can SKIP);
+//!    nothing is exit 2 before anything starts);
 //! 2. **stack up**: the [embedded](crate::stack::Embedded) stack (default)
 //!    or [compose](crate::stack::Compose);
 //!    The stack is named: stub version and contract fingerprint, each
@@ -13,7 +11,11 @@
 //! 4. **replays** ([`replay_runner::run`]) with that file — the same output, exit
 //!    codes and `--junit` / `--json` reports as `replays run`. Seed keys
 //!    exported in the environment are ignored (a stale `ALPHA_BASE` must
-//!    not beat the stack the gate just seeded);
+//!    not beat the stack the gate just seeded). Every replay runs: with
+//!    opaque tenants ([`StackChoice::opaque_tenants`]) their reference-only
+//!    (`evidence`) steps SKIP; on the embedded reference tenants the run
+//!    requires evidence ([`RunOptions::require_evidence`]), so those deeper
+//!    checks cannot go missing quietly;
 //! 5. **down** (compose: unless `keep_up`).
 //!
 //! A stack or seed failure is exit 1 with the cause (seed's own message,
@@ -28,7 +30,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::evidence::{split, EVIDENCE_TAG};
 use crate::stack::{
     identify, Compose, ComposeOptions, ComposeStack, Embedded, Endpoints, RunningStack, StackError,
     StackIdentity, StackOptions,
@@ -53,8 +54,8 @@ pub enum StackChoice {
 
 impl StackChoice {
     /// Whether the tenants run opaque ([`StackOptions::opaque_tenants`],
-    /// [`ComposeOptions::opaque_tenants`]): then the replays tagged
-    /// [`EVIDENCE_TAG`] are left out.
+    /// [`ComposeOptions::opaque_tenants`]): then the replays'
+    /// reference-only (`evidence`) steps SKIP.
     pub fn opaque_tenants(&self) -> bool {
         match self {
             StackChoice::Embedded(o) => o.opaque_tenants,
@@ -154,9 +155,6 @@ pub struct GateOutcome {
     /// [`crate::stack::LOG_TAIL`] log lines of each tenant; compose:
     /// `ps` and `logs`).
     pub logs: Option<String>,
-    /// The replays left out because the tenants are opaque and they are
-    /// tagged [`EVIDENCE_TAG`].
-    pub left_out: Vec<String>,
     /// What the stack was (stub version and contract, tenants' builds,
     /// images), when it came up.
     pub stack: Option<StackIdentity>,
@@ -217,26 +215,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     let p = Progress { on: opts.progress };
     // Invalid files and filters fail before any stack starts.
     let selected = replay_runner::select(&opts.run)?;
-    let (selected, left_out) = if opts.stack.opaque_tenants() {
-        let (run, out) = split(selected);
-        let names: Vec<String> = out.iter().map(|r| r.name.clone()).collect();
-        if run.is_empty() {
-            return Err(GateError::Run(RunError::NothingToRun(format!(
-                "with opaque tenants every selected replay is left out (tagged `{EVIDENCE_TAG}`: {})",
-                names.join(", ")
-            ))));
-        }
-        if !names.is_empty() {
-            p.say(&format!(
-                "opaque tenants: leaving out {} replay(s) tagged `{EVIDENCE_TAG}` — they read /__/tenant/* or tenant-only fields (running, instance_id) the real tenant does not have (interim, until evidence steps can SKIP): {}",
-                names.len(),
-                names.join(", ")
-            ));
-        }
-        (run, names)
-    } else {
-        (selected, Vec::new())
-    };
+    if opts.stack.opaque_tenants() {
+        p.say("opaque tenants: every replay runs; its reference-only steps and checks (`evidence`: /__/tenant/*, running, instance_id) SKIP, counted in the summary");
+    }
     let (dir, env_path) = match &opts.seed_env_file {
         Some(p) => (None, p.clone()),
         None => {
@@ -344,6 +325,10 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                     let t = Instant::now();
                     let mut run = opts.run.clone();
                     run.env_file = EnvFile::Path(env_path.clone());
+                    // The embedded reference tenants have evidence: a
+                    // reference-only step that would skip is a failure.
+                    run.require_evidence |=
+                        matches!(&opts.stack, StackChoice::Embedded(o) if !o.opaque_tenants);
                     let mut env: BTreeMap<String, String> = run
                         .process_env
                         .take()
@@ -497,7 +482,6 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
         workdir,
         kept,
         logs,
-        left_out,
         stack: identity,
     })
 }

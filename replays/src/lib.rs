@@ -41,8 +41,10 @@
 //! `instance_id` in its workspace JSON. [`stack::StackOptions::opaque_tenants`]
 //! (`replays gate --opaque-tenants`) runs tenant-double that way
 //! (`--no-evidence`); seed then decides everything from the stub's journal,
-//! and the gate leaves out the replays tagged [`EVIDENCE_TAG`] (they read
-//! tenant evidence), naming them — interim, until evidence steps can SKIP.
+//! and every replay runs: the steps and checks that need the reference
+//! tenant's evidence declare it (`evidence = "${ALPHA_BASE}"` on a step,
+//! `evidence = true` on an assertion) and SKIP against a tenant without it
+//! (`GET /__/tenant/cp` answers 404), counted in the summary and reports.
 //!
 //! # Drift
 //!
@@ -62,7 +64,6 @@
 //! - `main.rs` — the binary: parse the command line, run the command;
 //! - `cli.rs` — the command line (clap derive: every flag, its `env`
 //!   variable and its help) and what each command does;
-//! - `evidence.rs` — [`EVIDENCE_TAG`]: the replays that need tenant evidence;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
 //!   subprocess), [`stack::identify`] (`identity.rs`: what the stack is),
@@ -78,14 +79,12 @@
 
 mod drift;
 mod envcmd;
-mod evidence;
 mod gate;
 pub mod stack;
 mod wire_export;
 
 pub use drift::{drift, render as render_drift, DriftError, DriftOptions, RouteDrift};
 pub use envcmd::env_listing;
-pub use evidence::{needs_evidence, EVIDENCE_TAG};
 pub use gate::{gate, GateError, GateOptions, GateOutcome, Phase, StackChoice};
 pub use wire_export::{
     wire_export, WireExport, WireExportError, WireExportOptions, DEFAULT_PAGE_SIZE,
