@@ -6,7 +6,7 @@
 //! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
 //! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults (not the workspace → org map that attributes stop, status and console) |
 //! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
-//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
+//! | GET | `/__/stub/requests?route=&org=&replay=&workspace=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
 //! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
 //! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
 //! | GET | `/__/stub/version` | [`VersionInfo`] |
@@ -153,6 +153,15 @@ pub struct JournalEntry {
     /// org bound to the presented admin token, else the org that provisioned
     /// the workspace named in the path.
     pub org: Option<String>,
+    /// The replay execution that sent it: its `X-Replay-Id` header (at
+    /// most 128 bytes; a longer one is not attributed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<String>,
+    /// The workspace the call is about: the body's `workspace_id`
+    /// (provision, ensure-image), else the path's `{id}` (stop, status,
+    /// console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// Status answered (0 when a fault dropped the connection).
     pub status: u16,
     /// Time to answer, in microseconds.

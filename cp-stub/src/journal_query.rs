@@ -11,6 +11,8 @@ use crate::record::Record;
 pub(crate) struct JournalQuery {
     route: Option<RouteId>,
     org: Option<String>,
+    replay: Option<String>,
+    workspace: Option<String>,
     method: Option<String>,
     status: Option<u16>,
     since_seq: Option<u64>,
@@ -21,7 +23,7 @@ pub(crate) struct JournalQuery {
 }
 
 impl JournalQuery {
-    /// Parse `?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=`;
+    /// Parse `?route=&org=&replay=&workspace=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=`;
     /// the error names the parameter and what is wrong with it.
     pub(crate) fn parse(query: Option<&str>) -> Result<JournalQuery, String> {
         let mut q = JournalQuery::default();
@@ -43,6 +45,8 @@ impl JournalQuery {
                     )
                 }
                 "org" => q.org = Some(v),
+                "replay" => q.replay = Some(v),
+                "workspace" => q.workspace = Some(v),
                 "method" => q.method = Some(v),
                 "status" => q.status = Some(num(&k, &v)?),
                 "since_seq" => q.since_seq = Some(num(&k, &v)?),
@@ -58,7 +62,7 @@ impl JournalQuery {
                 }
                 other => {
                     return Err(format!(
-                        "unknown query parameter `{other}`; filters: route, org, method, status, since_seq, since_ms, until_ms, unmatched, limit"
+                        "unknown query parameter `{other}`; filters: route, org, replay, workspace, method, status, since_seq, since_ms, until_ms, unmatched, limit"
                     ))
                 }
             }
@@ -75,6 +79,16 @@ impl JournalQuery {
         }
         if let Some(org) = &self.org {
             if r.org() != Some(org.as_str()) {
+                return false;
+            }
+        }
+        if let Some(replay) = &self.replay {
+            if r.replay() != Some(replay.as_str()) {
+                return false;
+            }
+        }
+        if let Some(ws) = &self.workspace {
+            if r.workspace() != Some(ws.as_str()) {
                 return false;
             }
         }
