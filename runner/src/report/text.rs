@@ -209,7 +209,7 @@ fn render_step(out: &mut String, s: &StepReport, style: &Style) {
 fn render_check(out: &mut String, c: &Check, style: &Style) {
     if let Some(reason) = &c.skipped {
         out.push_str(&format!(
-            "    {} {} ({} {reason})\n",
+            "    {} {}: {} {reason}\n",
             style.yellow("-"),
             c.label,
             style.yellow("SKIP")
