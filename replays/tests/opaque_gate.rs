@@ -1,9 +1,11 @@
 //! `replays gate --opaque-tenants`: both tenants answer as the real tenant
 //! (`tenant-double --no-evidence`: no `/__/tenant/*`, `provisioning` after
-//! a provision, no `instance_id`), and each drift still turns the gate red
-//! with its cause named — caught from the stub's side (seed reads the
-//! stub's journal) since the tenants show nothing. On failure the tenants'
-//! own log lines are in the outcome; every run names the stack.
+//! a provision, no `instance_id`), every replay runs with its
+//! reference-only (`evidence`) steps and checks SKIP, and each drift still
+//! turns the gate red with its cause named — caught from the stub's side
+//! (seed reads the stub's journal) since the tenants show nothing. On
+//! failure the tenants' own log lines are in the outcome; every run names
+//! the stack.
 //!
 //! Real loopback sockets, in-process servers. No timed assertions.
 
@@ -83,10 +85,13 @@ fn fault(route: contract::RouteId, status: u16, body: serde_json::Value) -> Faul
     }
 }
 
-/// The CLI: exit 0, the evidence replays left out and named, the stack named.
+/// The CLI: exit 0, every replay run and passed, the evidence steps
+/// skipped and counted (text, JUnit, JSON), the stack named.
 #[test]
 fn the_gate_passes_with_opaque_tenants() {
     let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("junit.xml");
+    let json = tmp.path().join("report.json");
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -96,24 +101,91 @@ fn the_gate_passes_with_opaque_tenants() {
         .arg("--dir")
         .arg(cases_dir())
         .args(["--color", "never"])
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("5 passed, 0 failed, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("\n10 passed, 0 failed, 0 skipped\n"),
+        "{stdout}"
+    );
+    for name in EVIDENCE_REPLAYS {
+        assert!(
+            stdout.contains(&format!("[replay] PASS: {name} (")),
+            "{name}: {stdout}"
+        );
+    }
     assert!(
         stdout.contains("[replay] PASS: tenant-isolation ("),
         "{stdout}"
     );
+    // Each skip names the tenant (variable and URL) and the endpoint.
+    let skip = regex::Regex::new(
+        r"step recorded-by-tenant: SKIP tenant BETA_BASE=http://127\.0\.0\.1:\d+ has no evidence \(GET /__/tenant/cp answered 404: an opaque tenant\); reference-only step skipped",
+    )
+    .unwrap();
+    assert!(skip.is_match(&stdout), "{stdout}");
+    let total = regex::Regex::new(
+        r"Evidence skipped: (\d+) reference-only step\(s\) and check\(s\) in 5 replay\(s\)",
+    )
+    .unwrap();
+    let n: usize = total
+        .captures(&stdout)
+        .unwrap_or_else(|| panic!("no evidence total in {stdout}"))[1]
+        .parse()
+        .unwrap();
+    assert!(n >= EVIDENCE_REPLAYS.len(), "{stdout}");
+    assert!(!stdout.contains("✗"), "{stdout}");
     assert!(
-        stderr.contains("[gate] opaque tenants: leaving out 5 replay(s) tagged `evidence`"),
+        stderr.contains(
+            "[gate] opaque tenants: every replay runs; its reference-only steps and checks"
+        ),
         "{stderr}"
     );
+    // The reports count the same.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["evidence_skipped"], n, "{doc}");
+    assert_eq!(doc["summary"]["failed"], 0);
+    let per_replay: usize = doc["replays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["evidence_skipped"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(per_replay, n);
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.failures + suite.errors, 0);
+    let prop = |props: &[quick_junit::Property]| {
+        props
+            .iter()
+            .find(|p| p.name.as_str() == "evidence_skipped")
+            .map(|p| p.value.as_str().parse::<usize>().unwrap())
+    };
+    assert_eq!(prop(&suite.properties), Some(n));
+    let stop = suite
+        .test_cases
+        .iter()
+        .find(|c| c.name.as_str() == "tenant-stop-reaches-stub")
+        .unwrap();
+    assert!(matches!(
+        stop.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    assert!(prop(&stop.properties).is_some_and(|k| k > 0));
+    let out = stop.system_out.as_ref().unwrap().to_string();
     assert!(
-        stderr.contains("interim, until evidence steps can SKIP): tenant-admin-restart, tenant-config-applied, tenant-cp-bases, tenant-provision-attributed, tenant-stop-reaches-stub"),
-        "{stderr}"
+        out.contains("evidence skipped: step `recorded-by-tenant` skipped: tenant BETA_BASE=http://127.0.0.1:"),
+        "{out}"
     );
     for line in [
         "[gate] stack: cp-stub 0.1.0 (git ",
@@ -126,12 +198,35 @@ fn the_gate_passes_with_opaque_tenants() {
     }
 }
 
+/// The replays that read tenant evidence (`/__/tenant/*`, `running`,
+/// `instance_id`) in some step or check.
+const EVIDENCE_REPLAYS: [&str; 5] = [
+    "tenant-admin-restart",
+    "tenant-config-applied",
+    "tenant-cp-bases",
+    "tenant-provision-attributed",
+    "tenant-stop-reaches-stub",
+];
+
 #[test]
-fn the_outcome_names_the_stack_and_what_was_left_out() {
+fn the_outcome_names_the_stack_and_counts_the_skipped_evidence() {
     let g = run(StackOptions::default());
     assert_eq!(g.exit_code, 0, "{:?}", g.failure);
-    assert_eq!(g.left_out.len(), 5);
-    assert!(g.left_out.iter().all(|n| n.starts_with("tenant-")));
+    assert_eq!(g.summary.replays.len(), 10, "every replay runs");
+    for r in &g.summary.replays {
+        let expect = EVIDENCE_REPLAYS.contains(&r.name.as_str());
+        assert_eq!(r.evidence_skipped > 0, expect, "{}: {r:?}", r.name);
+        // Only the reference-only parts are skipped: the rest ran.
+        if expect {
+            assert!(
+                r.steps
+                    .iter()
+                    .any(|s| s.skipped.is_none() && !s.checks.is_empty()),
+                "{}",
+                r.name
+            );
+        }
+    }
     let stack = g.stack.expect("the stack's identity");
     assert!(stack.stub.contains(contract::fingerprint()), "{stack}");
     assert_eq!(stack.tenants.len(), 2);
