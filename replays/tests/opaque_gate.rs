@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use contract::admin::FaultSpec;
-use replay_runner::{ColorChoice, EnvFile, RunOptions};
-use replays::stack::{StackOptions, TenantOptions};
+use replay_runner::{render_replay, ColorChoice, EnvFile, Outcome, RunOptions, Style, Summary};
+use replays::stack::{Embedded, Endpoints, StackOptions, TenantOptions};
 use replays::{GateOptions, GateOutcome, StackChoice};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
@@ -454,4 +454,268 @@ fn d17_a_retried_provision_is_bounded_and_named() {
             "never 201",
         ],
     );
+}
+
+// ---- The replays on their own (no seed) against opaque tenants: each
+// drift is still a FAIL, caught from the stub's side by a public step.
+
+/// Create the four seed workspaces by hand and wait until each one's
+/// provision reached the stub (an opaque tenant stays `provisioning`, so
+/// the stub's journal is where that is seen), at most 10 s each.
+async fn opaque_hand_seed(e: &Endpoints, dir: &Path) -> PathBuf {
+    let http = test_support::client();
+    let mut vars = vec![
+        ("SEED_STACK_ID".to_string(), "hand-seeded".to_string()),
+        ("SEED_STAMP".to_string(), "2026-01-01T00:00:00Z".to_string()),
+        ("CP_STUB_BASE".to_string(), e.stub.clone()),
+    ];
+    let mut ids = BTreeMap::new();
+    for t in [&e.alpha, &e.beta] {
+        let up = t.label.to_uppercase();
+        vars.push((format!("{up}_BASE"), t.base.clone()));
+        vars.push((format!("{up}_ORG_ID"), t.org_id.clone()));
+        vars.push((format!("{up}_ADMIN_TOKEN"), t.admin_token.clone()));
+        let mut parent: Option<String> = None;
+        for (suffix, tier) in [("parent", 0), ("child", 1)] {
+            let mut body = json!({"name": format!("{}-{suffix}", t.label), "tier": tier});
+            if let Some(p) = &parent {
+                body["parent_id"] = json!(p);
+            }
+            let v: Value = http
+                .post(format!("{}/workspaces", t.base))
+                .bearer_auth(&t.admin_token)
+                .header("X-Molecule-Org-Id", &t.org_id)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let id = v["id"].as_str().unwrap().to_string();
+            ids.insert(format!("{up}_{}_ID", suffix.to_uppercase()), id.clone());
+            parent = Some(id);
+        }
+    }
+    for id in ids.values() {
+        for _ in 0..500 {
+            let v: Value = http
+                .get(format!(
+                    "{}/__/stub/requests?route=provision&workspace={id}",
+                    e.stub
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if v["entries"].as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    vars.extend(ids.clone());
+    vars.push(("ALPHA_ID".into(), ids["ALPHA_PARENT_ID"].clone()));
+    vars.push(("BETA_ID".into(), ids["ALPHA_CHILD_ID"].clone()));
+    vars.push(("ALPHA_WORKSPACE_ID".into(), ids["ALPHA_PARENT_ID"].clone()));
+    vars.push(("BETA_WORKSPACE_ID".into(), ids["BETA_PARENT_ID"].clone()));
+    let path = dir.join(".seed.env");
+    let body: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// The replays whose name contains `filter`, on an opaque drifted stack,
+/// without seed.
+fn opaque_replays_without_seed(stack: StackOptions, filter: &str) -> Summary {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stack = Embedded::start(StackOptions {
+            opaque_tenants: true,
+            ..stack
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = opaque_hand_seed(stack.endpoints(), dir.path()).await;
+        let opts = RunOptions {
+            dir: cases_dir(),
+            env_file: EnvFile::Path(env),
+            process_env: Some(BTreeMap::new()),
+            filter: Some(filter.to_string()),
+            color: ColorChoice::Never,
+            print: false,
+            replay_timeout: Duration::from_secs(20),
+            ..RunOptions::default()
+        };
+        let s = replay_runner::run(&opts).await.unwrap();
+        stack.shutdown().await;
+        s
+    })
+}
+
+/// The one replay's outcome and text (its SKIP lines included).
+fn only(s: &Summary) -> (Outcome, String) {
+    assert_eq!(s.replays.len(), 1, "{s:?}");
+    let r = &s.replays[0];
+    (r.outcome, render_replay(r, &Style::default()))
+}
+
+#[test]
+fn opaque_replays_d1_nested_config_fails_at_the_stubs_config() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            faults: vec![fault(
+                contract::RouteId::TenantsConfig,
+                200,
+                json!({"MOLECULE_CP_URL": "http://cp-stub:9090", "runtimes": ["claude-code"]}),
+            )],
+            ..StackOptions::default()
+        },
+        "tenant-config-applied",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    assert!(
+        text.contains("step alpha-applied-config: SKIP tenant ALPHA_BASE="),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ body matches contract schema tenant_config"),
+        "{text}"
+    );
+    assert!(text.contains("/runtimes"), "{text}");
+    assert!(
+        text.contains("must be a flat object whose every value is a string (D1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn opaque_replays_d2_only_cp_upstream_url_fails_at_the_stubs_journal() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            alpha: TenantOptions::alpha()
+                .with_env("CP_PROVISION_URL", "")
+                .with_env("MOLECULE_CP_URL", "")
+                .with_env("CP_UPSTREAM_URL", "{stub}"),
+            ..StackOptions::default()
+        },
+        "tenant-cp-bases",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    assert!(text.contains("step alpha-bases: SKIP"), "{text}");
+    assert!(text.contains("step alpha-provision-arrived-here"), "{text}");
+    assert!(
+        text.contains("because: tenant alpha's provision never reached this stub")
+            && text.contains("CP_UPSTREAM_URL is read by neither client (D2)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn opaque_replays_d3_provision_200_fails_at_the_stubs_journal_or_the_tenants_status() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            faults: vec![fault(
+                contract::RouteId::Provision,
+                200,
+                json!({"workspace_id": "w", "status": "ok"}),
+            )],
+            ..StackOptions::default()
+        },
+        "tenant-provision-attributed",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    // Which one depends on how soon the tenant marks it failed.
+    assert!(
+        text.contains("✗ $.entries[0].status == 201") || text.contains("✗ $.status != \"failed\""),
+        "{text}"
+    );
+    assert!(text.contains("(D3)"), "{text}");
+}
+
+#[test]
+fn opaque_replays_d10_instance_id_prefix_fails_at_the_stubs_journal() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            faults: vec![fault(
+                contract::RouteId::Provision,
+                201,
+                json!({"instance_id": "i-stub-123", "state": "running"}),
+            )],
+            ..StackOptions::default()
+        },
+        "tenant-provision-attributed",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    assert!(text.contains("step answered-201-at-stub"), "{text}");
+    assert!(
+        text.contains("✗ $.entries[0].response.instance_id matches /^mol-ws-/"),
+        "{text}"
+    );
+    assert!(text.contains("(D10: i-stub- sent"), "{text}");
+}
+
+#[test]
+fn opaque_replays_d4_misrouted_provision_fails_at_the_stubs_counters() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let other = rt
+        .block_on(cp_stub::start(cp_stub::Config {
+            port: 0,
+            ..Default::default()
+        }))
+        .unwrap();
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            alpha: TenantOptions::alpha().with_env("CP_PROVISION_URL", &other.base_url()),
+            ..StackOptions::default()
+        },
+        "tenant-provision-attributed",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    assert!(
+        text.contains("✗ counter provision_calls +1 for org org-alpha since step `create`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 = provision never reached the stub under org-alpha"),
+        "{text}"
+    );
+    rt.block_on(other.shutdown());
+}
+
+#[test]
+fn opaque_replays_d17_retried_provision_fails_at_the_stubs_journal() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            faults: vec![FaultSpec {
+                route: contract::RouteId::Provision.into(),
+                org: Some("org-alpha".into()),
+                status: Some(503),
+                ..FaultSpec::default()
+            }],
+            ..StackOptions::default()
+        },
+        "tenant-provision-attributed",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    assert!(text.contains("step answered-201-at-stub"), "{text}");
+    assert!(text.contains("✗ $.entries[0].status == 201"), "{text}");
+    assert!(text.contains("actual:   503"), "{text}");
+    assert!(text.contains("(D17)"), "{text}");
 }
