@@ -128,6 +128,7 @@ mod log;
 mod query;
 mod record;
 mod respond;
+mod scopes;
 mod server;
 mod settings;
 mod state;
