@@ -11,6 +11,7 @@ pub(crate) mod poll;
 pub(crate) mod preflight;
 pub(crate) mod replay;
 pub(crate) mod request;
+pub(crate) mod scoped;
 pub(crate) mod shell;
 pub(crate) mod stub;
 pub(crate) mod vars;
@@ -404,6 +405,7 @@ mod tests {
                 (
                     "a.toml",
                     r#"name = "reset-in-between"
+owns_stub = true
 [[step]]
 name = "first"
 request = { url = "${CP_STUB_BASE}/cp/auth/me" }
@@ -473,7 +475,7 @@ expect.counters = [{ counter = "auth_me_calls", delta = 1, org = "org-second", s
         assert_eq!(a.outcome, Outcome::Error, "{a:?}");
         let text = format!("{a:?}");
         assert!(
-            text.contains("orgs_cap") && text.contains("org-second"),
+            text.contains("org-scope map (CP_STUB_ORGS_CAP=1) evicted entries during this step; the count for org org-second is lost"),
             "{text}"
         );
         stub.shutdown().await;
