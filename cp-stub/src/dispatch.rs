@@ -195,7 +195,7 @@ impl App {
 
         // A programmed fault answers first.
         let mut extra_headers: Option<BTreeMap<String, String>> = None;
-        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, rec.org()) {
+        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, &rec) {
             rec.fault = Some(id);
             if let Some(ms) = spec.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -1,6 +1,7 @@
 //! The filters of `GET /__/stub/requests` ([`JournalQuery`]): parsed from
 //! the query string (a `route` must be a route id), matched against records.
 
+use contract::admin::ScopeKind;
 use contract::RouteId;
 
 use crate::query;
@@ -68,6 +69,17 @@ impl JournalQuery {
             }
         }
         Ok(q)
+    }
+
+    /// The scopes the query names (`replay`, `org`, `workspace`).
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = (ScopeKind, &str)> {
+        [
+            (ScopeKind::Replay, &self.replay),
+            (ScopeKind::Org, &self.org),
+            (ScopeKind::Workspace, &self.workspace),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
     }
 
     /// Whether the record passes every filter set.
