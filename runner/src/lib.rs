@@ -61,6 +61,22 @@
 //! gets un-marked). [`Summary::exit_code`] is 0 when nothing failed, 1 on
 //! any FAIL, ERROR or XPASS; a [`RunError`] is exit 2.
 //!
+//! # Evidence
+//!
+//! A step that needs the reference tenant's evidence (`/__/tenant/*`, or a
+//! field or status the real tenant does not have: `instance_id`, `error`,
+//! `running`) declares its tenant, `evidence = "${BETA_BASE}"`; one such
+//! assertion in a public step says `evidence = true`. [`check`] rejects
+//! them undeclared (`format/evidence.rs`). At run time each declared
+//! tenant is asked `GET <base>/__/tenant/cp` once per run: on a 404 (an
+//! opaque tenant, as the real one) its evidence steps and checks are
+//! skipped with the tenant and endpoint named ([`StepReport::skipped`],
+//! [`Check::skipped`]), a step using what a skipped step would have
+//! captured is skipped with it, the rest of the replay runs, and
+//! [`ReplayReport::evidence_skipped`] / [`Summary::evidence_skipped`]
+//! count them (text, JUnit, JSON). [`RunOptions::require_evidence`] fails
+//! them instead (`runner/evidence.rs`).
+//!
 //! # Secrets
 //!
 //! Nothing the runner prints or writes holds a secret: the one rule of
@@ -116,7 +132,8 @@
 //!   static checks and [`check`]), `model.rs` (the TOML model, names parsed
 //!   on read), `counter.rs` (counter names and their values in a scope's
 //!   counts), `shell.rs` (legacy `*.sh` headers and markers), `jsonpath.rs`,
-//!   `template.rs` (`${VAR}`), `duration.rs` (`10s`, `250ms`,
+//!   `template.rs` (`${VAR}`), `evidence.rs` (what is reference-only, how
+//!   it is declared), `duration.rs` (`10s`, `250ms`,
 //!   [`parse_duration`]), `tests.rs` (the checker's tests);
 //! - `runner/` — the engine: `mod.rs` (options, scheduling, [`run`]),
 //!   `ctx.rs` (what a run's replays share: the run lock, ids, the rerun
@@ -125,7 +142,8 @@
 //!   step and its poll, counter checks), `scoped.rs` (counter scopes and
 //!   the exact-or-ERROR delta rule), `request.rs` (HTTP, the shared
 //!   [`client`] and the curl line), `expect.rs` (assertions), `capture.rs`,
-//!   `stub.rs` (admin API client), `bundle.rs` (failure bundle), `shell.rs`
+//!   `stub.rs` (admin API client), `evidence.rs` (the evidence probe and
+//!   what it makes of a step), `bundle.rs` (failure bundle), `shell.rs`
 //!   (legacy replays), `mask.rs` (no secret in any output: the
 //!   `contract::redact` rule and the secret variables' values, masked);
 //! - `report/` — `mod.rs` (the result model: [`Summary`], [`ReplayReport`],
