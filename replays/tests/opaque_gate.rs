@@ -719,3 +719,27 @@ fn opaque_replays_d17_retried_provision_fails_at_the_stubs_journal() {
     assert!(text.contains("actual:   503"), "{text}");
     assert!(text.contains("(D17)"), "{text}");
 }
+
+#[test]
+fn opaque_replays_d3_a_201_the_client_cannot_decode_fails_at_the_stubs_journal() {
+    let s = opaque_replays_without_seed(
+        StackOptions {
+            faults: vec![fault(
+                contract::RouteId::Provision,
+                201,
+                json!({"instance_id": "mol-ws-x", "state": 7}),
+            )],
+            ..StackOptions::default()
+        },
+        "tenant-provision-attributed",
+    );
+    let (outcome, text) = only(&s);
+    assert_eq!(outcome, Outcome::Fail, "{text}");
+    // Which one depends on how soon the tenant marks it failed.
+    assert!(
+        text.contains("✗ $.entries[0].response.state is string")
+            || text.contains("✗ $.status != \"failed\""),
+        "{text}"
+    );
+    assert!(text.contains("(D3)"), "{text}");
+}
