@@ -70,8 +70,8 @@
 //! them undeclared (`format/evidence.rs`). At run time each declared
 //! tenant is asked `GET <base>/__/tenant/cp` once per run: on a 404 (an
 //! opaque tenant, as the real one) its evidence steps and checks are
-//! skipped with the tenant and endpoint named ([`StepReport::skipped`],
-//! [`Check::skipped`]), a step using what a skipped step would have
+//! skipped with the tenant and endpoint named ([`StepReport::skipped`], the
+//! `skipped` of a [`Check`]), a step using what a skipped step would have
 //! captured is skipped with it, the rest of the replay runs, and
 //! [`ReplayReport::evidence_skipped`] / [`Summary::evidence_skipped`]
 //! count them (text, JUnit, JSON). [`RunOptions::require_evidence`] fails
