@@ -229,6 +229,15 @@ impl Selection {
     }
 }
 
+/// Where `kind`'s map is in [`Scopes::maps`] (the order of [`Scopes::new`]).
+fn index(kind: ScopeKind) -> usize {
+    match kind {
+        ScopeKind::Replay => 0,
+        ScopeKind::Org => 1,
+        ScopeKind::Workspace => 2,
+    }
+}
+
 /// The three maps.
 #[derive(Debug)]
 pub(crate) struct Scopes {
@@ -248,11 +257,11 @@ impl Scopes {
     }
 
     pub(crate) fn map(&self, kind: ScopeKind) -> &ScopeMap {
-        &self.maps[kind as usize]
+        &self.maps[index(kind)]
     }
 
     pub(crate) fn map_mut(&mut self, kind: ScopeKind) -> &mut ScopeMap {
-        &mut self.maps[kind as usize]
+        &mut self.maps[index(kind)]
     }
 
     /// Count one call in each scope it belongs to.
