@@ -132,13 +132,17 @@ mod format;
 mod report;
 mod runner;
 mod shape;
+pub mod shard;
 
 pub use format::duration::parse_duration;
 pub use format::{check, load_dir, CheckSummary, Diagnostic, LoadError, Replay};
 pub use report::json::to_json;
 pub use report::junit::to_junit;
+pub use report::merge::{merge_json, MergeError, MergedReport};
 pub use report::text::{human, render_replay, render_summary, ColorChoice, Style};
-pub use report::{Bundle, Check, Counts, Outcome, ReplayReport, StepReport, Summary};
+pub use report::{
+    report_dir_files, Bundle, Check, Counts, Outcome, ReplayReport, StepReport, Summary,
+};
 pub use runner::request::{classify, client, SendError};
 pub use runner::vars::{display_value, parse_flags, EnvFile, Resolver, Source, VarsError};
 pub use runner::{
@@ -146,3 +150,4 @@ pub use runner::{
     DEFAULT_STEP_TIMEOUT,
 };
 pub use shape::contract_diff;
+pub use shard::{shard_hash, Selection, Shard, ShardError, ShardInfo};
