@@ -52,6 +52,14 @@
 //! reports ([`to_junit`], [`to_json`]) exist either way. Variables come
 //! from a [`Resolver`] (see its precedence); [`EnvFile`] picks the env file.
 //!
+//! # Shards
+//!
+//! [`RunOptions::shard`] (`--shard K/N`) runs the K-th of N disjoint parts
+//! of the selected replays, cut by a fixed hash of each replay's name (see
+//! [`shard`]; [`Selection::new`] applies it). The reports say which shard
+//! they are (JUnit suite `replays (shard K/N)`, JSON `shard`), and
+//! [`merge_json`] puts the JSON reports of the N shards back together.
+//!
 //! # Results
 //!
 //! PASS, FAIL (an expectation did not hold, a step timed out), ERROR (the
@@ -121,7 +129,10 @@
 //!   (legacy replays), `mask.rs` (no secret in any output: the
 //!   `contract::redact` rule and the secret variables' values, masked);
 //! - `report/` — `mod.rs` (the result model: [`Summary`], [`ReplayReport`],
-//!   [`Outcome`]), `text.rs` (the terminal), `junit.rs`, `json.rs`;
+//!   [`Outcome`], [`report_dir_files`]), `text.rs` (the terminal),
+//!   `junit.rs`, `json.rs`, `merge.rs` (the shards' JSON reports as one,
+//!   [`merge_json`]);
+//! - `shard.rs` — [`Shard`]: `--shard K/N`, the stable partition by name;
 //! - `shape.rs` — shape differences against a contract schema
 //!   ([`contract_diff`]).
 
