@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use contract::RouteId;
-use replay_runner::{parse_duration, parse_flags, ColorChoice, EnvFile, RunOptions, Shard};
+use replay_runner::{
+    parse_duration, parse_flags, ColorChoice, EnvFile, RunOptions, Selection, Shard,
+};
 use replays::stack::compose::{DEFAULT_STUB_IMAGE, DEFAULT_TENANT_IMAGE};
 use replays::stack::{shard_project, BuildPolicy, ComposeOptions, PublishedPorts, StackOptions};
 use replays::{DriftOptions, GateOptions, RouteDrift, StackChoice};
@@ -33,6 +35,8 @@ enum Command {
         #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// List the replays a run would select (after checking every file), with their shard.
+    List(ListArgs),
     /// Print each variable the replays use, its value (secrets masked) and where it came from.
     Env {
         #[command(flatten)]
@@ -74,6 +78,27 @@ enum ReportCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Replay folder.
+    #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
+    dir: PathBuf,
+    /// Only replays whose name contains this text.
+    #[arg(long, env = "REPLAYS_FILTER")]
+    filter: Option<String>,
+    /// Only the replays of shard K of N (what `run --shard K/N` runs).
+    #[arg(
+        long,
+        env = "REPLAYS_SHARD",
+        value_name = "K/N",
+        conflicts_with = "shards"
+    )]
+    shard: Option<Shard>,
+    /// Show which of N shards each replay falls in.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +407,7 @@ impl Cli {
     pub fn execute(self) -> Result<u8, CliError> {
         match self.command {
             Command::Check { dir } => Ok(check(&dir)),
+            Command::List(a) => list(a),
             Command::Env { vars, dir } => {
                 let flags = parse_flags(&vars.vars)?;
                 let text = replays::env_listing(
@@ -426,6 +452,32 @@ fn check(dir: &std::path::Path) -> u8 {
             2
         }
     }
+}
+
+fn list(a: ListArgs) -> Result<u8, CliError> {
+    let opts = RunOptions {
+        dir: a.dir,
+        filter: a.filter,
+        ..RunOptions::default()
+    };
+    let selection = Selection::new(replay_runner::select(&opts)?, a.shard);
+    if let Some(note) = selection.note() {
+        println!("{note}");
+    }
+    let count = a.shards.or(a.shard.map(Shard::count));
+    let width = selection
+        .replays
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
+    for r in &selection.replays {
+        let shard = count.map_or(String::new(), |n| {
+            format!("  shard {}/{n}", Shard::of(&r.name, n))
+        });
+        println!("{:width$}{shard}  {}", r.name, r.path.display());
+    }
+    Ok(0)
 }
 
 fn gate(a: GateArgs) -> Result<u8, CliError> {
@@ -647,9 +699,13 @@ mod tests {
             opts.json,
             Some(PathBuf::from("r/replays-shard-2-of-4.json"))
         );
-        for bad in ["0/3", "4/3", "x/y"] {
+        for (bad, says) in [
+            ("0/3", "shard 0/3: K must be between 1 and 3"),
+            ("4/3", "shard 4/3: K must be between 1 and 3"),
+            ("x/y", "`x/y` is not a shard: write K/N"),
+        ] {
             let e = Cli::try_parse_from(["replays", "gate", "--shard", bad]).unwrap_err();
-            assert!(e.to_string().contains(&format!("shard")), "{bad}: {e}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
         }
     }
 

@@ -336,3 +336,38 @@ fn embedded_gate_shards_cover_the_suite() {
     all.sort();
     assert_eq!(covered, all);
 }
+
+#[test]
+fn list_shows_the_partition() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = replays(root, "", &["list", "--dir", "cases", "--shards", "3"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut listed = Vec::new();
+    for line in stdout.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let [name, "shard", k, file] = cols[..] else {
+            panic!("line `{line}`")
+        };
+        assert_eq!(k, format!("{}/3", Shard::of(name, 3)), "{line}");
+        assert_eq!(file, format!("cases/{name}.toml"));
+        listed.push(name.to_string());
+    }
+    assert_eq!(listed, shipped_names());
+    // --shard K/N lists what `run --shard K/N` runs, after the same note.
+    let out = replays(root, "", &["list", "--dir", "cases", "--shard", "2/3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert!(lines.next().unwrap().starts_with("Shard 2/3: "), "{stdout}");
+    let names: Vec<&str> = lines
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let expected: Vec<String> = shipped_names()
+        .into_iter()
+        .filter(|n| shard(2, 3).contains(n))
+        .collect();
+    assert_eq!(names, expected);
+    let out = replays(root, "", &["list", "--dir", "cases", "--shard", "4/3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("K must be between 1 and 3"));
+}
