@@ -371,3 +371,55 @@ fn list_shows_the_partition() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("K must be between 1 and 3"));
 }
+
+/// Two compose shards at once on this host: each its own project and
+/// ports, both pass, and together they ran the suite once. Needs Docker
+/// and the images: `cargo test -p replays --test shards -- --ignored`.
+#[test]
+#[ignore = "needs Docker, compose and the cp-harness images"]
+fn two_compose_shards_run_side_by_side() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let reports = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (1..=2)
+        .map(|k| {
+            let dir = reports.path().to_path_buf();
+            let root = root.clone();
+            std::thread::spawn(move || {
+                assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
+                    .current_dir(&root)
+                    .env_remove("KEEP_UP")
+                    .env_remove("COMPOSE_PROJECT_NAME")
+                    .env_remove("CP_STUB_PORT")
+                    .env_remove("ALPHA_PORT")
+                    .env_remove("BETA_PORT")
+                    .args(["gate", "--stack", "compose", "--color", "never", "--shard"])
+                    .arg(format!("{k}/2"))
+                    .arg("--report-dir")
+                    .arg(&dir)
+                    .timeout(Duration::from_secs(900))
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ran = BTreeSet::new();
+    for (k, child) in (1..=2u32).zip(children) {
+        let out = child.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "shard {k}/2:\n{stderr}");
+        let p = 9090 + 10 * k;
+        assert!(
+            stderr.contains(&format!("cp-stub http://127.0.0.1:{p},")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("-shard-{k}-of-2 up -d")),
+            "{stderr}"
+        );
+        let j = json(&reports.path().join(format!("replays-shard-{k}-of-2.json")));
+        for r in j["replays"].as_array().unwrap() {
+            assert!(ran.insert(r["name"].as_str().unwrap().to_string()));
+        }
+    }
+    assert_eq!(ran.into_iter().collect::<Vec<_>>(), shipped_names());
+}
