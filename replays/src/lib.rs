@@ -44,6 +44,13 @@
 //! and the gate leaves out the replays tagged [`EVIDENCE_TAG`] (they read
 //! tenant evidence), naming them — interim, until evidence steps can SKIP.
 //!
+//! # Shards
+//!
+//! `--shard K/N` ([`replay_runner::RunOptions::shard`]) runs one of N
+//! disjoint parts of the replays; the gate cuts it after the opaque-tenant
+//! leave-out, and a compose shard gets its own project and published ports
+//! ([`stack::compose_shard`]) so shards can share a host.
+//!
 //! # Drift
 //!
 //! [`drift()`] is `replays drift`: send every contract probe to another CP
@@ -65,7 +72,8 @@
 //! - `evidence.rs` — [`EVIDENCE_TAG`]: the replays that need tenant evidence;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
-//!   subprocess), [`stack::identify`] (`identity.rs`: what the stack is),
+//!   subprocess), `compose_shard.rs` (each compose shard's project and
+//!   ports, [`stack::PublishedPorts`]), [`stack::identify`] (`identity.rs`: what the stack is),
 //!   shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `drift.rs` — [`drift()`] and its report;
