@@ -17,7 +17,7 @@
 //! request = { method = "POST", url = "${CP_STUB_BASE}/cp/workspaces/provision", json = { org_id = "org-r", workspace_id = "ws-${REPLAY_ID}", runtime = "claude-code", tier = 1, platform_url = "http://t", env = {} } }
 //! expect.status = 201
 //! expect.schema = "provision_response"
-//! expect.counters = [{ counter = "provision_calls", delta = 1 }]
+//! expect.counters = [{ counter = "provision_calls", delta = 1, replay = true }]
 //! ```
 //!
 //! The full format reference is in `replays/README.md`. Legacy `*.sh`
