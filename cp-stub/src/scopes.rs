@@ -7,7 +7,9 @@
 //! tell an exact delta (same entry in both, or no eviction in between) from
 //! one whose data was lost.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 
 use contract::admin::{Counts, ScopeBound, ScopeCounts, ScopeKind};
 use contract::ROUTES;
@@ -73,6 +75,10 @@ pub(crate) struct Entry {
     created_seq: u64,
     /// This scope's journal entries dropped by the journal's bounds.
     pub(crate) journal_dropped: u64,
+    /// The key was evicted before (or may have been: the map forgot which
+    /// keys it evicted), so journal entries of its earlier life may have
+    /// been dropped uncounted.
+    pub(crate) earlier_life: bool,
 }
 
 /// One bounded scope map.
@@ -86,6 +92,17 @@ pub(crate) struct ScopeMap {
     order: VecDeque<(String, u64)>,
     evicted: u64,
     evicted_at_seq: Option<u64>,
+    /// Hashes of evicted keys, the latest `cap` of them.
+    evicted_keys: HashSet<u64>,
+    evicted_order: VecDeque<u64>,
+    /// More keys were evicted than `evicted_keys` holds.
+    forgot_evicted: bool,
+}
+
+fn key_hash(key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 impl ScopeMap {
@@ -97,6 +114,22 @@ impl ScopeMap {
             order: VecDeque::new(),
             evicted: 0,
             evicted_at_seq: None,
+            evicted_keys: HashSet::new(),
+            evicted_order: VecDeque::new(),
+            forgot_evicted: false,
+        }
+    }
+
+    fn remember_evicted(&mut self, key: &str) {
+        let h = key_hash(key);
+        if self.evicted_keys.insert(h) {
+            self.evicted_order.push_back(h);
+        }
+        if self.evicted_order.len() > self.cap {
+            if let Some(old) = self.evicted_order.pop_front() {
+                self.evicted_keys.remove(&old);
+            }
+            self.forgot_evicted = true;
         }
     }
 
@@ -118,6 +151,7 @@ impl ScopeMap {
                 self.entries.remove(&old);
                 self.evicted += 1;
                 self.evicted_at_seq = Some(seq);
+                self.remember_evicted(&old);
             }
         }
         let mut tally = Tally::default();
@@ -128,6 +162,7 @@ impl ScopeMap {
                 tally,
                 created_seq: seq,
                 journal_dropped: 0,
+                earlier_life: self.forgot_evicted || self.evicted_keys.contains(&key_hash(key)),
             },
         );
         self.order.push_back((key.to_string(), seq));
@@ -158,6 +193,9 @@ impl ScopeMap {
         self.order.clear();
         self.evicted = 0;
         self.evicted_at_seq = None;
+        self.evicted_keys.clear();
+        self.evicted_order.clear();
+        self.forgot_evicted = false;
     }
 
     /// The counts of `key` as answered (zeros and no `created_seq` when untracked).
@@ -229,6 +267,15 @@ impl Selection {
     }
 }
 
+/// Where `kind`'s map is in [`Scopes::maps`] (the order of [`Scopes::new`]).
+fn index(kind: ScopeKind) -> usize {
+    match kind {
+        ScopeKind::Replay => 0,
+        ScopeKind::Org => 1,
+        ScopeKind::Workspace => 2,
+    }
+}
+
 /// The three maps.
 #[derive(Debug)]
 pub(crate) struct Scopes {
@@ -248,11 +295,11 @@ impl Scopes {
     }
 
     pub(crate) fn map(&self, kind: ScopeKind) -> &ScopeMap {
-        &self.maps[kind as usize]
+        &self.maps[index(kind)]
     }
 
     pub(crate) fn map_mut(&mut self, kind: ScopeKind) -> &mut ScopeMap {
-        &mut self.maps[kind as usize]
+        &mut self.maps[index(kind)]
     }
 
     /// Count one call in each scope it belongs to.
@@ -315,9 +362,12 @@ mod tests {
         assert_eq!(m.bound().evicted, 1, "room was made by the reset");
         m.add("e", 6, &rec("e"));
         assert!(m.get("c").is_none() && m.get("d").is_some());
+        assert!(!m.get("d").unwrap().earlier_life);
         let c = m.counts("d").counts;
         assert_eq!((c.total_requests, c.unmatched), (1, 1));
         assert_eq!(c.statuses.get("501"), Some(&1));
+        m.add("a", 7, &rec("a"));
+        assert!(m.get("a").unwrap().earlier_life, "a was evicted before");
     }
 
     #[test]

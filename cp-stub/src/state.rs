@@ -358,7 +358,20 @@ impl Shared {
                 .filter(|r| q.matches(r))
                 .cloned()
                 .collect();
-            let lost = q.scopes().find_map(|(kind, key)| self.lost(&st, kind, key));
+            // Entries matching several scopes are entries of each: the page
+            // is complete when one of its scopes lost nothing.
+            let mut lost = None;
+            for (kind, key) in q.scopes() {
+                match self.lost(&st, kind, key) {
+                    None => {
+                        lost = None;
+                        break;
+                    }
+                    Some(l) => {
+                        lost.get_or_insert(l);
+                    }
+                }
+            }
             (picked, st.dropped, st.seq, st.journal_bytes, lost)
         };
         let limit = q.limit.unwrap_or(usize::MAX);
@@ -401,6 +414,16 @@ impl Shared {
                 ),
                 scope,
                 count: Some(e.journal_dropped),
+            }),
+            Some(e) if e.earlier_life => Some(JournalLost {
+                message: format!(
+                    "the stub's {} ({}={}) evicted {scope} before; entries of its earlier life the journal dropped are not counted, so the page may miss some — raise the bound",
+                    kind.map_name(),
+                    kind.env(),
+                    map.bound().cap
+                ),
+                scope,
+                count: None,
             }),
             Some(_) => None,
             None if map.has_evicted() => Some(JournalLost {

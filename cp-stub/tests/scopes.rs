@@ -427,3 +427,49 @@ async fn scoped_reset_snapshot_and_faults_touch_only_their_scope() {
         (None, 0)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_several_scopes_is_complete_when_one_of_them_lost_nothing() {
+    let stub = start(cp_stub::Config {
+        port: 0,
+        journal_capacity: 2,
+        max_replay_scopes: 1,
+        ..cp_stub::Config::default()
+    })
+    .await;
+    let c = client();
+    let base = stub.base_url();
+    let me = format!("{base}/cp/auth/me");
+    let prov = format!("{base}/cp/workspaces/provision");
+    // rp-a's first call is dropped from the journal; ws-1's only call is kept.
+    send(&c, "GET", me.clone(), Some("rp-a"), None).await;
+    send(&c, "GET", me.clone(), Some("rp-a"), None).await;
+    send(
+        &c,
+        "POST",
+        prov,
+        Some("rp-a"),
+        Some(provision_body("org-a", "ws-1")),
+    )
+    .await;
+    assert_eq!(
+        journal(&c, &base, "?replay=rp-a").await.lost.unwrap().count,
+        Some(1)
+    );
+    let both = journal(&c, &base, "?replay=rp-a&workspace=ws-1").await;
+    assert_eq!(both.entries.len(), 1);
+    assert!(both.lost.is_none(), "ws-1 lost nothing: {:?}", both.lost);
+    // rp-a evicted by rp-b, then back: its earlier life is not accounted.
+    send(&c, "GET", me.clone(), Some("rp-b"), None).await;
+    send(&c, "GET", me.clone(), Some("rp-a"), None).await;
+    let again = journal(&c, &base, "?replay=rp-a")
+        .await
+        .lost
+        .expect("earlier life");
+    assert_eq!(again.count, None);
+    assert!(
+        again.message.contains("evicted replay=rp-a before"),
+        "{}",
+        again.message
+    );
+}

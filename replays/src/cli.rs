@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use contract::RouteId;
-use replay_runner::{parse_duration, parse_flags, ColorChoice, EnvFile, RunOptions};
+use replay_runner::{
+    parse_duration, parse_flags, ColorChoice, EnvFile, RunOptions, Selection, Shard,
+};
 use replays::stack::compose::{DEFAULT_STUB_IMAGE, DEFAULT_TENANT_IMAGE};
-use replays::stack::{BuildPolicy, ComposeOptions, StackOptions};
+use replays::stack::{shard_project, BuildPolicy, ComposeOptions, PublishedPorts, StackOptions};
 use replays::{DriftOptions, GateOptions, RouteDrift, StackChoice};
 
 /// The cp-harness replay runner.
@@ -33,6 +35,8 @@ enum Command {
         #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// List the replays a run would select (after checking every file), with their shard.
+    List(ListArgs),
     /// Print each variable the replays use, its value (secrets masked) and where it came from.
     Env {
         #[command(flatten)]
@@ -54,6 +58,47 @@ enum Command {
     /// re-record the fixture (see cp-stub/README.md, "Re-recording the real
     /// client's traffic").
     WireExport(WireExportArgs),
+    /// Work with reports: merge the JSON reports of a run's shards.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Merge the JSON reports of every shard of one run (`--shard K/N --json F`) into one.
+    ///
+    /// Refuses shards of different N, a shard twice or missing, and a
+    /// replay in two shards (exit 2). Exit 1 when any shard failed.
+    /// JUnit needs no merge: each shard's suite has its own name.
+    Merge {
+        /// The shards' JSON reports, one per shard, any order.
+        #[arg(required = true, value_name = "JSON")]
+        files: Vec<PathBuf>,
+        /// Write the merged report here [default: stdout].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Replay folder.
+    #[arg(long, env = "REPLAYS_DIR", default_value = replay_runner::DEFAULT_DIR)]
+    dir: PathBuf,
+    /// Only replays whose name contains this text.
+    #[arg(long, env = "REPLAYS_FILTER")]
+    filter: Option<String>,
+    /// Only the replays of shard K of N (what `run --shard K/N` runs).
+    #[arg(
+        long,
+        env = "REPLAYS_SHARD",
+        value_name = "K/N",
+        conflicts_with = "shards"
+    )]
+    shard: Option<Shard>,
+    /// Show which of N shards each replay falls in.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +141,11 @@ struct CommonRunArgs {
     /// Run only replays whose name contains this text.
     #[arg(long, env = "REPLAYS_FILTER")]
     filter: Option<String>,
+    /// Run only shard K of N (1-based, e.g. 2/4): the replays whose name's
+    /// hash (FNV-1a 64, xor-folded) mod N is K-1, after --filter; the same
+    /// on every machine.
+    #[arg(long, env = "REPLAYS_SHARD", value_name = "K/N")]
+    shard: Option<Shard>,
     /// Replays run at once; exact counter assertions stay exact (see the docs).
     #[arg(long, short = 'j', env = "REPLAYS_JOBS", default_value_t = 1)]
     jobs: usize,
@@ -114,6 +164,11 @@ struct CommonRunArgs {
     /// Write a JSON report to this file.
     #[arg(long, env = "REPLAYS_JSON")]
     json: Option<PathBuf>,
+    /// Write both reports into this folder, unless --junit / --json say
+    /// otherwise: junit.xml and replays.json, with --shard
+    /// junit-shard-K-of-N.xml and replays-shard-K-of-N.json.
+    #[arg(long, env = "REPLAYS_REPORT_DIR", value_name = "DIR")]
+    report_dir: Option<PathBuf>,
     /// Colour: auto (terminal and no NO_COLOR), always, never.
     #[arg(long, env = "REPLAYS_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -130,18 +185,23 @@ struct CommonRunArgs {
 
 impl CommonRunArgs {
     fn options(self, env_file: EnvFile, vars: Vec<(String, String)>) -> RunOptions {
+        let in_dir = self
+            .report_dir
+            .as_deref()
+            .map(|d| replay_runner::report_dir_files(d, self.shard));
         RunOptions {
             dir: self.dir,
             env_file,
             vars,
             process_env: None,
             filter: self.filter,
+            shard: self.shard,
             jobs: self.jobs.max(1),
             fail_fast: self.fail_fast,
             replay_timeout: self.timeout,
             step_timeout: self.step_timeout,
-            junit: self.junit,
-            json: self.json,
+            junit: self.junit.or_else(|| in_dir.clone().map(|(j, _)| j)),
+            json: self.json.or_else(|| in_dir.map(|(_, j)| j)),
             color: self.color,
             quiet: self.quiet,
             print: true,
@@ -188,7 +248,8 @@ struct GateArgs {
     /// every replay runs, its reference-only (`evidence`) steps SKIP.
     #[arg(long, env = "GATE_OPAQUE_TENANTS", value_parser = parse_env_bool)]
     opaque_tenants: bool,
-    /// compose: project name [cp-harness-gate-<pid>; cp-harness with --keep-up].
+    /// compose: project name [cp-harness-gate-<pid>; cp-harness with
+    /// --keep-up; either suffixed -shard-K-of-N with --shard].
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
     project: Option<String>,
     /// compose: the compose command ["docker compose" when it works, else docker-compose].
@@ -207,15 +268,15 @@ struct GateArgs {
     /// (env GATE_UP_TIMEOUT; a bare number is seconds).
     #[arg(long, env = "GATE_UP_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
     up_timeout: Duration,
-    /// compose: host port of cp-stub.
-    #[arg(long, env = "CP_STUB_PORT", default_value_t = contract::defaults::STUB_PORT)]
-    stub_port: u16,
-    /// compose: host port of tenant alpha.
-    #[arg(long, env = "ALPHA_PORT", default_value_t = 8081)]
-    alpha_port: u16,
-    /// compose: host port of tenant beta.
-    #[arg(long, env = "BETA_PORT", default_value_t = 8082)]
-    beta_port: u16,
+    /// compose: host port of cp-stub [9090; with --shard K/N 9090 + 10 × K].
+    #[arg(long, env = "CP_STUB_PORT")]
+    stub_port: Option<u16>,
+    /// compose: host port of tenant alpha [8081; with --shard K/N 8081 + 10 × K].
+    #[arg(long, env = "ALPHA_PORT")]
+    alpha_port: Option<u16>,
+    /// compose: host port of tenant beta [8082; with --shard K/N 8082 + 10 × K].
+    #[arg(long, env = "BETA_PORT")]
+    beta_port: Option<u16>,
     /// compose: the stub image.
     #[arg(long, env = "CP_STUB_IMAGE", default_value = DEFAULT_STUB_IMAGE)]
     stub_image: String,
@@ -293,6 +354,20 @@ pub enum CliError {
     /// The embedded stub of `drift` did not start.
     #[error(transparent)]
     Stub(#[from] cp_stub::StubError),
+    /// `report merge`: the reports are not the shards of one run.
+    #[error(transparent)]
+    Merge(#[from] replay_runner::MergeError),
+    /// A compose shard has no ports of its own.
+    #[error(transparent)]
+    ComposeShard(#[from] replays::stack::ComposeShardError),
+    /// A report to merge could not be read.
+    #[error("cannot read {path}: {reason}")]
+    ReadReport {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The async runtime could not start.
     #[error(transparent)]
     Runtime(#[from] std::io::Error),
@@ -338,6 +413,7 @@ impl Cli {
     pub fn execute(self) -> Result<u8, CliError> {
         match self.command {
             Command::Check { dir } => Ok(check(&dir)),
+            Command::List(a) => list(a),
             Command::Env { vars, dir } => {
                 let flags = parse_flags(&vars.vars)?;
                 let text = replays::env_listing(
@@ -359,6 +435,7 @@ impl Cli {
             Command::Gate(a) => gate(a),
             Command::Drift(a) => drift(a),
             Command::WireExport(a) => wire_export(a),
+            Command::Report(ReportCommand::Merge { files, out }) => merge(&files, out),
         }
     }
 }
@@ -383,7 +460,34 @@ fn check(dir: &std::path::Path) -> u8 {
     }
 }
 
+fn list(a: ListArgs) -> Result<u8, CliError> {
+    let opts = RunOptions {
+        dir: a.dir,
+        filter: a.filter,
+        ..RunOptions::default()
+    };
+    let selection = Selection::new(replay_runner::select(&opts)?, a.shard);
+    if let Some(note) = selection.note() {
+        println!("{note}");
+    }
+    let count = a.shards.or(a.shard.map(Shard::count));
+    let width = selection
+        .replays
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
+    for r in &selection.replays {
+        let shard = count.map_or(String::new(), |n| {
+            format!("  shard {}/{n}", Shard::of(&r.name, n))
+        });
+        println!("{:width$}{shard}  {}", r.name, r.path.display());
+    }
+    Ok(0)
+}
+
 fn gate(a: GateArgs) -> Result<u8, CliError> {
+    let shard = a.common.shard;
     let mut files = a.compose_files.into_iter();
     let compose_file = files.next().unwrap_or_else(|| PathBuf::from("compose.yml"));
     let stack = match a.stack {
@@ -395,7 +499,7 @@ fn gate(a: GateArgs) -> Result<u8, CliError> {
             project: a
                 .project
                 .filter(|p| !p.trim().is_empty())
-                .unwrap_or_else(|| ComposeOptions::default_project(a.keep_up)),
+                .unwrap_or_else(|| shard_project(a.keep_up, shard)),
             compose_file,
             extra_compose_files: files.collect(),
             opaque_tenants: a.opaque_tenants,
@@ -407,9 +511,15 @@ fn gate(a: GateArgs) -> Result<u8, CliError> {
             },
             keep_up: a.keep_up,
             up_timeout: a.up_timeout,
-            stub_port: a.stub_port,
-            alpha_port: a.alpha_port,
-            beta_port: a.beta_port,
+            stub_port: a
+                .stub_port
+                .map_or_else(|| ports(shard).map(|p| p.stub), Ok)?,
+            alpha_port: a
+                .alpha_port
+                .map_or_else(|| ports(shard).map(|p| p.alpha), Ok)?,
+            beta_port: a
+                .beta_port
+                .map_or_else(|| ports(shard).map(|p| p.beta), Ok)?,
             stub_image: a.stub_image,
             tenant_image: a.tenant_image,
             progress: true,
@@ -433,6 +543,46 @@ fn gate(a: GateArgs) -> Result<u8, CliError> {
             Ok(2)
         }
     }
+}
+
+/// compose.yml's published ports for this shard.
+fn ports(shard: Option<Shard>) -> Result<PublishedPorts, CliError> {
+    Ok(PublishedPorts::for_shard(shard)?)
+}
+
+fn merge(files: &[PathBuf], out: Option<PathBuf>) -> Result<u8, CliError> {
+    let inputs = files
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.clone(), text))
+                .map_err(|e| CliError::ReadReport {
+                    path: p.clone(),
+                    reason: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = replay_runner::merge_json(&inputs)?;
+    let mut text = merged.json;
+    text.push('\n');
+    match &out {
+        Some(p) => std::fs::write(p, text).map_err(|e| CliError::WriteJson {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?,
+        None => print!("{text}"),
+    }
+    let c = merged.counts;
+    eprintln!(
+        "replays report merge: {} shards: {} passed, {} failed, {} skipped (of {} total){}",
+        merged.shards,
+        c.passed(),
+        c.failed(),
+        c.skipped(),
+        c.total(),
+        out.map_or(String::new(), |p| format!("; wrote {}", p.display()))
+    );
+    Ok(u8::try_from(merged.exit_code).unwrap_or(1))
 }
 
 fn drift(a: DriftArgs) -> Result<u8, CliError> {
@@ -538,6 +688,31 @@ mod tests {
     fn cli_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shard_flags_parse_and_name_bad_values() {
+        use clap::Parser as _;
+        let cli =
+            Cli::try_parse_from(["replays", "run", "--shard", "2/4", "--report-dir", "r"]).unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("not run")
+        };
+        let opts = a.common.options(EnvFile::Disabled, Vec::new());
+        assert_eq!(opts.shard.map(|s| s.to_string()).as_deref(), Some("2/4"));
+        assert_eq!(opts.junit, Some(PathBuf::from("r/junit-shard-2-of-4.xml")));
+        assert_eq!(
+            opts.json,
+            Some(PathBuf::from("r/replays-shard-2-of-4.json"))
+        );
+        for (bad, says) in [
+            ("0/3", "shard 0/3: K must be between 1 and 3"),
+            ("4/3", "shard 4/3: K must be between 1 and 3"),
+            ("x/y", "`x/y` is not a shard: write K/N"),
+        ] {
+            let e = Cli::try_parse_from(["replays", "gate", "--shard", bad]).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! replay, down.
 //!
 //! 1. **check** the replay files (an invalid file or a `--filter` matching
-//!    nothing is exit 2 before anything starts);
+//!    nothing is exit 2 before anything starts); then the run's shard
+//!    (`--shard K/N`, [`replay_runner::shard`]) is cut — an empty shard
+//!    still brings the stack up and seeds it, and passes;
 //! 2. **stack up**: the [embedded](crate::stack::Embedded) stack (default)
 //!    or [compose](crate::stack::Compose);
 //!    The stack is named: stub version and contract fingerprint, each
@@ -35,7 +37,8 @@ use crate::stack::{
     StackIdentity, StackOptions,
 };
 use replay_runner::{
-    human, render_replay, EnvFile, Outcome, ReplayReport, RunError, RunOptions, Style, Summary,
+    human, render_replay, EnvFile, Outcome, ReplayReport, RunError, RunOptions, Selection, Style,
+    Summary,
 };
 
 /// Default overall timeout of the seed phase: seed's own.
@@ -218,6 +221,9 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
     if opts.stack.opaque_tenants() {
         p.say("opaque tenants: every replay runs; its reference-only steps and checks (`evidence`: /__/tenant/*, running, instance_id) SKIP, counted in the summary");
     }
+    // The shard is cut last: a replay's shard depends on its name alone.
+    let selection = Selection::new(selected, opts.run.shard);
+    let shard = selection.shard;
     let (dir, env_path) = match &opts.seed_env_file {
         Some(p) => (None, p.clone()),
         None => {
@@ -346,11 +352,15 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
                     }
                     run.process_env = Some(env);
                     p.say(&format!(
-                        "replays: {} in {}",
-                        selected.len(),
-                        run.dir.display()
+                        "replays: {} in {}{}",
+                        selection.replays.len(),
+                        run.dir.display(),
+                        shard.map_or(String::new(), |s| format!(
+                            " (shard {}/{} of {} selected)",
+                            s.index, s.count, s.selected
+                        ))
                     ));
-                    let r = unless_interrupted(watch, replay_runner::run_selected(&run, selected))
+                    let r = unless_interrupted(watch, replay_runner::run_selected(&run, selection))
                         .await;
                     phases.push(Phase {
                         name: "replays",
@@ -425,6 +435,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
             let mut s = Summary {
                 replays: vec![rep],
                 duration: started.elapsed(),
+                shard,
             };
             if opts.run.print {
                 let style = Style {

@@ -46,6 +46,13 @@
 //! `evidence = true` on an assertion) and SKIP against a tenant without it
 //! (`GET /__/tenant/cp` answers 404), counted in the summary and reports.
 //!
+//! # Shards
+//!
+//! `--shard K/N` ([`replay_runner::RunOptions::shard`]) runs one of N
+//! disjoint parts of the replays; the gate cuts it after the opaque-tenant
+//! leave-out, and a compose shard gets its own project and published ports
+//! ([`stack::compose_shard`]) so shards can share a host.
+//!
 //! # Drift
 //!
 //! [`drift()`] is `replays drift`: send every contract probe to another CP
@@ -66,7 +73,8 @@
 //!   variable and its help) and what each command does;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
-//!   subprocess), [`stack::identify`] (`identity.rs`: what the stack is),
+//!   subprocess), `compose_shard.rs` (each compose shard's project and
+//!   ports, [`stack::PublishedPorts`]), [`stack::identify`] (`identity.rs`: what the stack is),
 //!   shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `drift.rs` — [`drift()`] and its report;

@@ -254,8 +254,10 @@ fn twenty_gate_runs_with_jobs_4_stay_green_beside_500_foreign_requests_a_second(
     });
 }
 
-/// The old, unscoped expectations of `cp-stub-unmatched-501` (`owns_stub`
-/// makes `check` accept them): the same traffic moves them, so they go red.
+/// The old, unscoped `total_requests +1` of `cp-stub-unmatched-501`
+/// (`owns_stub` makes `check` accept it), over a call the stub holds for
+/// 300 ms: the same traffic moves it, so it goes red — while the same count
+/// in the replay's own scope holds.
 #[test]
 fn the_unscoped_form_of_a_shipped_expectation_is_moved_by_that_traffic() {
     rt().block_on(async {
@@ -263,14 +265,19 @@ fn the_unscoped_form_of_a_shipped_expectation_is_moved_by_that_traffic() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("unscoped.toml"),
-            r#"name = "unscoped-unmatched-501"
+            r#"name = "unscoped-total"
 owns_stub = true
 [[step]]
-request.url = "${CP_STUB_BASE}/cp/not-a-route/${REPLAY_ID}"
-expect.status = 501
+name = "slow-down"
+request = { method = "POST", url = "${CP_STUB_BASE}/__/stub/faults", json = { route = "auth_me", org = "slow", delay_ms = 300 } }
+expect.status = 201
+[[step]]
+name = "counted"
+request = { url = "${CP_STUB_BASE}/cp/auth/me", headers = { X-Molecule-Org-Id = "slow" } }
+expect.status = 200
 expect.counters = [
-  { counter = "unmatched", delta = 1 },
   { counter = "total_requests", delta = 1 },
+  { counter = "total_requests", delta = 1, replay = true },
 ]
 "#,
         )

@@ -17,7 +17,7 @@
 //! request = { method = "POST", url = "${CP_STUB_BASE}/cp/workspaces/provision", json = { org_id = "org-r", workspace_id = "ws-${REPLAY_ID}", runtime = "claude-code", tier = 1, platform_url = "http://t", env = {} } }
 //! expect.status = 201
 //! expect.schema = "provision_response"
-//! expect.counters = [{ counter = "provision_calls", delta = 1 }]
+//! expect.counters = [{ counter = "provision_calls", delta = 1, replay = true }]
 //! ```
 //!
 //! The full format reference is in `replays/README.md`. Legacy `*.sh`
@@ -51,6 +51,14 @@
 //! replays could not run at all — the summary and the `--junit` / `--json`
 //! reports ([`to_junit`], [`to_json`]) exist either way. Variables come
 //! from a [`Resolver`] (see its precedence); [`EnvFile`] picks the env file.
+//!
+//! # Shards
+//!
+//! [`RunOptions::shard`] (`--shard K/N`) runs the K-th of N disjoint parts
+//! of the selected replays, cut by a fixed hash of each replay's name (see
+//! [`shard`]; [`Selection::new`] applies it). The reports say which shard
+//! they are (JUnit suite `replays (shard K/N)`, JSON `shard`), and
+//! [`merge_json`] puts the JSON reports of the N shards back together.
 //!
 //! # Results
 //!
@@ -147,7 +155,10 @@
 //!   (legacy replays), `mask.rs` (no secret in any output: the
 //!   `contract::redact` rule and the secret variables' values, masked);
 //! - `report/` — `mod.rs` (the result model: [`Summary`], [`ReplayReport`],
-//!   [`Outcome`]), `text.rs` (the terminal), `junit.rs`, `json.rs`;
+//!   [`Outcome`], [`report_dir_files`]), `text.rs` (the terminal),
+//!   `junit.rs`, `json.rs`, `merge.rs` (the shards' JSON reports as one,
+//!   [`merge_json`]);
+//! - `shard.rs` — [`Shard`]: `--shard K/N`, the stable partition by name;
 //! - `shape.rs` — shape differences against a contract schema
 //!   ([`contract_diff`]).
 
@@ -158,13 +169,17 @@ mod format;
 mod report;
 mod runner;
 mod shape;
+pub mod shard;
 
 pub use format::duration::parse_duration;
 pub use format::{check, load_dir, CheckSummary, Diagnostic, LoadError, Replay};
 pub use report::json::to_json;
 pub use report::junit::to_junit;
+pub use report::merge::{merge_json, MergeError, MergedReport};
 pub use report::text::{human, render_replay, render_summary, ColorChoice, Style};
-pub use report::{Bundle, Check, Counts, Outcome, ReplayReport, StepReport, Summary};
+pub use report::{
+    report_dir_files, Bundle, Check, Counts, Outcome, ReplayReport, StepReport, Summary,
+};
 pub use runner::request::{classify, client, SendError};
 pub use runner::vars::{display_value, parse_flags, EnvFile, Resolver, Source, VarsError};
 pub use runner::{
@@ -172,3 +187,4 @@ pub use runner::{
     DEFAULT_STEP_TIMEOUT,
 };
 pub use shape::contract_diff;
+pub use shard::{shard_hash, Selection, Shard, ShardError, ShardInfo};

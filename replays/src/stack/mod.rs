@@ -3,6 +3,9 @@
 //! Docker, ephemeral loopback ports, drift injectable for tests) or brought
 //! up with **docker compose** from `compose.yml` ([`Compose`]).
 //!
+//! [`compose_shard`] gives each compose shard (`gate --shard K/N`) its own
+//! project and published ports, so shards can run on one host at once.
+//!
 //! [`identify`] names what a running stack is (stub version and contract
 //! fingerprint, each tenant's `/buildinfo`, compose images).
 //!
@@ -22,6 +25,7 @@
 //! ```
 
 pub mod compose;
+pub mod compose_shard;
 pub mod embedded;
 pub mod identity;
 
@@ -29,6 +33,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use compose::{BuildPolicy, Compose, ComposeOptions, ComposeStack};
+pub use compose_shard::{shard_project, ComposeShardError, PublishedPorts, DEFAULT_PORTS};
 pub use embedded::{
     Embedded, RunningStack, StackOptions, TenantOptions, LOG_TAIL, STUB_PLACEHOLDER,
 };

@@ -1,4 +1,7 @@
 //! JUnit XML (one `<testsuite name="replays">`, one `<testcase>` per replay).
+//! A shard's suite is `replays (shard K/N)`, so the N files of a sharded run
+//! merge in a CI's test view without a step of ours: every CI that reads
+//! JUnit takes several files.
 //!
 //! | outcome | JUnit |
 //! |---|---|
@@ -20,10 +23,18 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::text::{render_replay, Style};
 use super::{Outcome, Summary};
 
+/// `replays`, or `replays (shard K/N)`.
+pub(crate) fn suite_name(summary: &Summary) -> String {
+    match summary.shard {
+        Some(s) => format!("replays (shard {}/{})", s.index, s.count),
+        None => "replays".to_string(),
+    }
+}
+
 /// Build the JUnit document.
 pub fn to_junit(summary: &Summary) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("replays");
-    let mut suite = TestSuite::new("replays");
+    let mut suite = TestSuite::new(suite_name(summary));
     for r in &summary.replays {
         let plain = render_replay(
             r,

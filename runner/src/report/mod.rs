@@ -1,8 +1,10 @@
 //! Results of a run and the ways they are written: text on the terminal
-//! ([`text`]), JUnit XML ([`junit`]) and JSON ([`json`]).
+//! ([`text`]), JUnit XML ([`junit`]) and JSON ([`json`]); the JSON reports
+//! of a run's shards put back together ([`merge`]).
 
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod merge;
 pub(crate) mod text;
 
 use std::fmt;
@@ -53,6 +55,21 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
     }
+}
+
+/// The report files `--report-dir DIR` writes: `DIR/junit.xml` and
+/// `DIR/replays.json`, or for shard K/N `DIR/junit-shard-K-of-N.xml` and
+/// `DIR/replays-shard-K-of-N.json` — distinct, so the shards of one run can
+/// share a folder (or an artifact upload) without overwriting each other.
+pub fn report_dir_files(
+    dir: &std::path::Path,
+    shard: Option<crate::shard::Shard>,
+) -> (PathBuf, PathBuf) {
+    let suffix = shard.map_or(String::new(), |s| format!("-{}", s.slug()));
+    (
+        dir.join(format!("junit{suffix}.xml")),
+        dir.join(format!("replays{suffix}.json")),
+    )
 }
 
 /// One checked expectation.
@@ -304,7 +321,7 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Counts per outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     /// PASS.
     pub pass: usize,
@@ -347,6 +364,9 @@ pub struct Summary {
     /// Wall time of the whole run.
     #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
     pub duration: Duration,
+    /// The run's shard, when it ran one (`--shard K/N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 impl Summary {
@@ -438,6 +458,7 @@ mod tests {
                 .map(|o| ReplayReport::bare("r", "r.toml".into(), "toml", *o))
                 .collect(),
             duration: Duration::ZERO,
+            shard: None,
         }
     }
 

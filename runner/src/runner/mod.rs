@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 use crate::format::{self, Kind, LoadError, Replay};
 use crate::report::text::{render_replay, render_summary, ColorChoice, Style};
 use crate::report::{Outcome, ReplayReport, Summary};
+use crate::shard::{Selection, Shard};
 
 use self::ctx::{shell_quote, Ctx};
 use self::mask::Secrets;
@@ -54,6 +55,9 @@ pub struct RunOptions {
     pub process_env: Option<BTreeMap<String, String>>,
     /// Only replays whose name contains this.
     pub filter: Option<String>,
+    /// Only the replays of this shard (applied after `filter`; see
+    /// [`crate::shard`]).
+    pub shard: Option<Shard>,
     /// Parallel workers (at least 1).
     pub jobs: usize,
     /// Stop starting replays after the first failure.
@@ -86,6 +90,7 @@ impl Default for RunOptions {
             vars: Vec::new(),
             process_env: None,
             filter: None,
+            shard: None,
             jobs: 1,
             fail_fast: false,
             replay_timeout: DEFAULT_REPLAY_TIMEOUT,
@@ -125,7 +130,8 @@ pub enum RunError {
     },
 }
 
-/// Select the replays of a run (after loading and checking every file).
+/// Select the replays of a run (after loading and checking every file):
+/// those `filter` matches; [`Selection::new`] then cuts them to `shard`.
 pub fn select(opts: &RunOptions) -> Result<Vec<Replay>, RunError> {
     let all = format::load_dir(&opts.dir)?;
     if all.is_empty() {
@@ -164,23 +170,33 @@ pub async fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     run_inner(opts, None).await
 }
 
-/// [`run`] of replays already [`select`]ed with the same options (the gate
-/// selects before any stack starts, and does not read the files twice).
-pub async fn run_selected(opts: &RunOptions, replays: Vec<Replay>) -> Result<Summary, RunError> {
-    run_inner(opts, Some(replays)).await
+/// [`run`] of replays already [`select`]ed and sharded (the gate selects
+/// before any stack starts, and does not read the files twice); the
+/// selection's shard is the run's, whatever `opts.shard` says.
+pub async fn run_selected(opts: &RunOptions, selection: Selection) -> Result<Summary, RunError> {
+    run_inner(opts, Some(selection)).await
 }
 
-async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<Summary, RunError> {
+async fn run_inner(opts: &RunOptions, selected: Option<Selection>) -> Result<Summary, RunError> {
     let started = Instant::now();
     let process_env = opts
         .process_env
         .clone()
         .unwrap_or_else(|| std::env::vars().collect());
     let resolver = Resolver::load(&opts.env_file, &opts.vars, process_env)?;
-    let replays = match selected {
-        Some(replays) => replays,
-        None => select(opts)?,
+    let selection = match selected {
+        Some(selection) => selection,
+        None => Selection::new(select(opts)?, opts.shard),
     };
+    if let (true, Some(note)) = (opts.print, selection.note()) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{note}");
+        let _ = out.flush();
+    }
+    let Selection {
+        replays,
+        shard: shard_info,
+    } = selection;
     let client = request::client().map_err(|e| RunError::Client(e.to_string()))?;
     let ctx = Arc::new(Ctx::new(
         client,
@@ -249,6 +265,7 @@ async fn run_inner(opts: &RunOptions, selected: Option<Vec<Replay>>) -> Result<S
     let mut summary = Summary {
         replays: reports.into_iter().map(|(_, r)| r).collect(),
         duration: started.elapsed(),
+        shard: shard_info,
     };
     // Once more with every secret of the run: one captured by a later
     // replay may have shown up in an earlier one.

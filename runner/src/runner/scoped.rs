@@ -148,6 +148,7 @@ mod tests {
             created_seq: Some(created),
             counts: Counts {
                 total_requests: n,
+                routes: [("provision".to_string(), n)].into(),
                 ..Counts::default()
             },
         });
@@ -233,6 +234,15 @@ mod tests {
             ),
             Ok((10, 20))
         );
-        let _ = RouteId::Provision;
+        let p = CounterKind::Route(RouteId::Provision);
+        assert_eq!(
+            delta(
+                &read(10, Some((3, 2)), None),
+                &read(20, Some((3, 5)), None),
+                &me,
+                p
+            ),
+            Ok((2, 5))
+        );
     }
 }
