@@ -353,6 +353,29 @@ mod tests {
     }
 
     #[test]
+    fn sums_the_skipped_evidence_of_the_shards() {
+        let with_evidence = |index: u32, skipped: usize| {
+            let mut r =
+                ReplayReport::bare(&format!("r{index}"), "r.toml".into(), "toml", Outcome::Pass);
+            r.evidence_skipped = skipped;
+            to_json(&Summary {
+                replays: vec![r],
+                duration: std::time::Duration::ZERO,
+                shard: Some(ShardInfo {
+                    index,
+                    count: 2,
+                    selected: 2,
+                }),
+            })
+            .unwrap()
+        };
+        let m = merge_json(&files(vec![with_evidence(1, 3), with_evidence(2, 4)])).unwrap();
+        let v: Value = serde_json::from_str(&m.json).unwrap();
+        assert_eq!(v["summary"]["evidence_skipped"], 7);
+        assert_eq!(v["replays"][1]["evidence_skipped"], 4);
+    }
+
+    #[test]
     fn refuses_what_is_not_one_run() {
         let dup = merge_json(&files(vec![
             report(1, 2, 2, &[("a", Outcome::Pass)]),
