@@ -24,6 +24,7 @@
 pub mod compose;
 pub mod embedded;
 pub mod identity;
+mod ready;
 
 use std::path::PathBuf;
 use std::time::Duration;
