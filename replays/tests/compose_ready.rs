@@ -10,7 +10,9 @@
 //! - a service whose container exited: `stopped (exit code N)` at once,
 //!   long before the timeout.
 //!
-//! Each case is followed by the failure path's `logs` and by `down`.
+//! Each case is followed by the failure path's `logs` and by `down`: the
+//! project's containers, networks and volumes removed by docker, or,
+//! should that fail, compose's `down -v --timeout 0`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -26,10 +28,14 @@ esac
 exit 0
 "#;
 
-/// `docker ps` prints `$FAKE_PS`; every other docker command succeeds.
+/// Records its calls; `docker ps` prints `$FAKE_PS` (`ps -aq` three ids),
+/// `docker rm` fails when `$FAKE_RM_FAILS` is set, everything else succeeds.
 const FAKE_DOCKER: &str = r#"#!/bin/sh
-case "$1" in
-  ps) cat "$FAKE_PS" ;;
+echo "DOCKER $*" >> "$FAKE_LOG"
+case "$*" in
+  "ps -aq "*) echo "id-1 id-2 id-3" ;;
+  "ps "*) cat "$FAKE_PS" ;;
+  "rm "*) [ -z "$FAKE_RM_FAILS" ] || { echo "rm: no such container" >&2; exit 1; } ;;
 esac
 exit 0
 "#;
@@ -75,7 +81,7 @@ struct Run {
 
 /// The gate against fake compose and docker; `ports` are the stub's,
 /// alpha's and beta's; `ps` is what `docker ps` prints.
-fn gate(ports: [&str; 3], ps: &str, up_timeout: &str) -> Run {
+fn gate(ports: [&str; 3], ps: &str, up_timeout: &str, rm_fails: bool) -> Run {
     let tmp = tempfile::tempdir().unwrap();
     script(tmp.path(), "fake-compose", FAKE_COMPOSE);
     script(tmp.path(), "docker", FAKE_DOCKER);
@@ -89,8 +95,12 @@ fn gate(ports: [&str; 3], ps: &str, up_timeout: &str) -> Run {
     );
     let root = root();
     let started = Instant::now();
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"))
-        .env_clear()
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"));
+    cmd.env_clear();
+    if rm_fails {
+        cmd.env("FAKE_RM_FAILS", "1");
+    }
+    let out = cmd
         .env("PATH", path)
         .env("FAKE_LOG", &log)
         .env("FAKE_PS", &ps_file)
@@ -115,6 +125,20 @@ fn gate(ports: [&str; 3], ps: &str, up_timeout: &str) -> Run {
         calls: std::fs::read_to_string(&log).unwrap_or_default(),
         took: started.elapsed(),
     }
+}
+
+/// Down: the project's containers removed by docker (killed: `-f`), its
+/// networks and volumes listed by compose's label; compose not called.
+fn assert_removed(run: &Run) {
+    for want in [
+        "DOCKER ps -aq --filter label=com.docker.compose.project=",
+        "DOCKER rm -f -v id-1 id-2 id-3",
+        "DOCKER network ls -q --filter label=com.docker.compose.project=",
+        "DOCKER volume ls -q --filter label=com.docker.compose.project=",
+    ] {
+        assert!(run.calls.contains(want), "no `{want}` in:\n{}", run.calls);
+    }
+    assert!(!run.calls.contains(" down "), "{}", run.calls);
 }
 
 const ALL_RUNNING: &str = "cp-stub\trunning\tUp 3 seconds (healthy)\n\
@@ -144,7 +168,7 @@ fn ready_when_every_published_port_answers() {
         port_of(&alpha.base),
         port_of(&beta.base),
     );
-    let run = gate([&s, &a, &b], ALL_RUNNING, "30s");
+    let run = gate([&s, &a, &b], ALL_RUNNING, "30s", false);
     // Ready at once; seed then fails against the fakes (exit 1).
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
@@ -166,7 +190,7 @@ fn ready_when_every_published_port_answers() {
         );
     }
     assert!(run.calls.contains(" up -d"), "{}", run.calls);
-    assert!(run.calls.contains(" down -v --timeout 0"), "{}", run.calls);
+    assert_removed(&run);
 }
 
 #[test]
@@ -175,7 +199,7 @@ fn a_service_that_never_answers_is_named_after_the_timeout() {
     let (stub, alpha) = rt.block_on(async { (answering(200).await, answering(503).await) });
     let beta = dead_port();
     let (s, a) = (port_of(&stub.base), port_of(&alpha.base));
-    let run = gate([&s, &a, &beta], ALL_RUNNING, "2s");
+    let run = gate([&s, &a, &beta], ALL_RUNNING, "2s", false);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     let want = format!(
         "compose stack: not healthy after 2 s (cp-stub=ready tenant-alpha=running/healthy (GET http://127.0.0.1:{a}/health answered 503) tenant-beta=running/healthy (GET http://127.0.0.1:{beta}/health: cannot connect)); raise --up-timeout or see the services' logs below"
@@ -193,7 +217,7 @@ fn a_service_that_never_answers_is_named_after_the_timeout() {
     );
     // The failure path: logs, then down.
     assert!(run.stderr.contains("fake logs"), "{}", run.stderr);
-    assert!(run.calls.contains(" down -v --timeout 0"), "{}", run.calls);
+    assert_removed(&run);
     assert!(!run.stderr.contains("seed FAILED"), "{}", run.stderr);
 }
 
@@ -205,7 +229,7 @@ fn a_service_that_exits_fails_at_once() {
     let ps = "cp-stub\trunning\tUp 3 seconds (healthy)\n\
 tenant-alpha\trunning\tUp 2 seconds (health: starting)\n\
 tenant-beta\texited\tExited (3) 1 second ago\n";
-    let run = gate([&port_of(&stub.base), &alpha, &beta], ps, "60s");
+    let run = gate([&port_of(&stub.base), &alpha, &beta], ps, "60s", false);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
         run.stderr.contains(
@@ -216,5 +240,28 @@ tenant-beta\texited\tExited (3) 1 second ago\n";
     );
     assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
     assert!(run.stderr.contains("fake logs"), "{}", run.stderr);
+    assert_removed(&run);
+}
+
+/// Should docker fail to remove the containers, compose's own `down -v
+/// --timeout 0` takes the stack down, and the gate says so.
+#[test]
+fn down_falls_back_on_compose_when_docker_rm_fails() {
+    let rt = rt();
+    let stub = rt.block_on(answering(200));
+    let (alpha, beta) = (dead_port(), dead_port());
+    let ps = "tenant-alpha\texited\tExited (1) 1 second ago\n";
+    let run = gate([&port_of(&stub.base), &alpha, &beta], ps, "60s", true);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.calls.contains("DOCKER rm -f -v id-1 id-2 id-3"),
+        "{}",
+        run.calls
+    );
     assert!(run.calls.contains(" down -v --timeout 0"), "{}", run.calls);
+    assert!(
+        run.stderr.contains("rm: no such container") && run.stderr.contains("compose down instead"),
+        "{}",
+        run.stderr
+    );
 }

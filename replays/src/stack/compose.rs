@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use replay_runner::human;
 use tokio::process::Command;
 
-use super::ready::{self, ContainerState};
+use super::project::{self, ContainerState};
+use super::ready;
 use super::{Endpoints, StackError, TenantEndpoint};
 
 /// The services of `compose.yml`, in start order.
@@ -536,7 +537,7 @@ impl ComposeStack {
                 () = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
                     if now >= next_state || now >= deadline {
-                        if let Some(s) = ready::container_states(&self.opts.project).await {
+                        if let Some(s) = project::container_states(&self.opts.project).await {
                             if let Some((svc, st)) = SERVICES
                                 .iter()
                                 .find_map(|svc| s.get(*svc).filter(|st| st.stopped()).map(|st| (svc, st)))
@@ -588,10 +589,13 @@ impl ComposeStack {
         out
     }
 
-    /// `down -v --timeout 0` (nothing when `keep_up`, or when `up` never
-    /// ran): the containers are killed, not asked to drain. The gate is
-    /// done with them (their logs were read on failure) and the stack is
-    /// thrown away with its volumes, so a grace period only costs time.
+    /// Take the stack down as `down -v --timeout 0` would (nothing when
+    /// `keep_up`, or when `up` never ran): the containers are killed, not
+    /// asked to drain — the gate is done with them (their logs were read
+    /// on failure) and throws the stack away with its volumes, so a grace
+    /// period only costs time. Done with the `docker` CLI by compose's
+    /// labels ([`project::remove`]), which skips compose's own start-up;
+    /// should a docker call fail, compose's `down -v --timeout 0` runs.
     pub async fn down(&self) -> Result<(), StackError> {
         if !self.up {
             return Ok(());
@@ -604,9 +608,14 @@ impl ComposeStack {
             ));
             return Ok(());
         }
-        self.run(&["down", "-v", "--timeout", "0"], Duration::from_secs(120))
-            .await
-            .map(|_| ())
+        if let Err(why) = project::remove(&self.opts.project).await {
+            self.say(&format!(
+                "removing the containers failed ({why}); compose down instead"
+            ));
+            self.run(&["down", "-v", "--timeout", "0"], Duration::from_secs(120))
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -24,6 +24,7 @@
 pub mod compose;
 pub mod embedded;
 pub mod identity;
+mod project;
 mod ready;
 
 use std::path::PathBuf;
