@@ -65,7 +65,9 @@
 //! - `evidence.rs` — [`EVIDENCE_TAG`]: the replays that need tenant evidence;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
-//!   subprocess), [`stack::identify`] (`identity.rs`: what the stack is),
+//!   subprocess; `ready.rs`: when its services answer HTTP; `project.rs`:
+//!   its containers, networks and volumes by compose's labels — states,
+//!   removal), [`stack::identify`] (`identity.rs`: what the stack is),
 //!   shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;
 //! - `drift.rs` — [`drift()`] and its report;

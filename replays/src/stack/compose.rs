@@ -2,21 +2,28 @@
 //! `docker compose` (v2) when it works, else `docker-compose` (1.29).
 //!
 //! Neither `up --wait` nor `name:` is used (1.29 has neither): readiness is
-//! polled here — each service's Docker health status, or, for an image
-//! without a healthcheck, an HTTP probe of its published port; a service
-//! that exits fails at once. The compose file, the ports and the image
-//! build script (`docker/build-images.sh`) are the ones a manual
-//! `docker-compose up` uses, so both bring up the same stack.
+//! polled here — every service's published port over HTTP (`/healthz`,
+//! `/health`) every 25 ms, not Docker's health status, which lags by a
+//! healthcheck interval (module `ready`); a service whose container exits
+//! fails at once (one `docker ps` every 500 ms while the stack is not up).
+//! The compose file, the ports and the image build script
+//! (`docker/build-images.sh`) are the ones a manual `docker-compose up`
+//! uses, so both bring up the same stack; the images keep their
+//! `HEALTHCHECK`s for that manual use and for compose's `depends_on`.
 //!
 //! Override files (`--compose-file` again, e.g. `compose.real-tenant.yml`)
 //! are passed as further `-f`; every invocation gets this run's own
 //! `SECRETS_ENCRYPTION_KEY` (32 random bytes, base64, never printed) and
 //! `TENANT_DOUBLE_NO_EVIDENCE` ([`ComposeOptions::opaque_tenants`]).
 //!
-//! Flow: [`Compose::prepare`] (find the tools, build the images when
-//! missing) → [`ComposeStack::up`] (`up -d`, wait until healthy) → …
-//! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (`down -v`,
-//! unless `keep_up`).
+//! Flow: [`Compose::prepare`] (find the tools and check the engine and the
+//! images, all at once; build the images when missing) →
+//! [`ComposeStack::up`] (`up -d`, wait until every service answers) → …
+//! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (what
+//! `down -v --timeout 0` does, through the docker CLI by compose's labels;
+//! module `project`), unless `keep_up`. Every `docker-compose` call starts
+//! Python (about half a second on the CI machine), so the gate makes only
+//! `up -d` (and, on failure, `ps` and `logs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,7 +77,7 @@ pub struct ComposeOptions {
     pub build: BuildPolicy,
     /// Leave the stack up afterwards.
     pub keep_up: bool,
-    /// How long the services may take to become healthy.
+    /// How long the services may take to answer HTTP after `up -d`.
     pub up_timeout: Duration,
     /// Host port of the stub (`CP_STUB_PORT`).
     pub stub_port: u16,
