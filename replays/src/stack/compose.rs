@@ -524,36 +524,27 @@ impl ComposeStack {
         loop {
             let wake = next_state.min(deadline).min(next_report);
             tokio::select! {
-                done = probes.join_next() => match done {
-                    Some(Ok(i)) => {
-                        ready[i] = true;
-                        if ready.iter().all(|r| *r) {
-                            self.say(&format!(
-                                "healthy in {} (every service answers HTTP on its published port): {}",
-                                human(started.elapsed()),
-                                summary(&ready, &None)
-                            ));
-                            return Ok(());
-                        }
+                done = probes.join_next() => {
+                    // A probe task ends only when its service answered
+                    // (`None`: all ended, which the `all` below caught).
+                    let i = done
+                        .and_then(Result::ok)
+                        .ok_or_else(|| StackError::Tool("a readiness probe died".into()))?;
+                    ready[i] = true;
+                    if ready.iter().all(|r| *r) {
+                        self.say(&format!(
+                            "healthy in {} (every service answers HTTP on its published port): {}",
+                            human(started.elapsed()),
+                            summary(&ready, &None)
+                        ));
+                        return Ok(());
                     }
-                    Some(Err(e)) => return Err(StackError::Tool(format!("readiness probe: {e}"))),
-                    // Every probe ended, yet not all ready: cannot happen
-                    // (a probe ends only when its service is ready).
-                    None => return Err(StackError::Tool("readiness probes ended early".into())),
-                },
+                }
                 () = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
                     if now >= next_state || now >= deadline {
                         if let Some(s) = project::container_states(&self.opts.project).await {
-                            if let Some((svc, st)) = SERVICES
-                                .iter()
-                                .find_map(|svc| s.get(*svc).filter(|st| st.stopped()).map(|st| (svc, st)))
-                            {
-                                return Err(StackError::Exited {
-                                    service: (*svc).to_string(),
-                                    code: st.code.clone(),
-                                });
-                            }
+                            stopped(&s)?;
                             states = Some(s);
                         }
                         next_state = Instant::now() + ready::STATE_INTERVAL;
@@ -624,6 +615,19 @@ impl ComposeStack {
         }
         Ok(())
     }
+}
+
+/// The first service of [`SERVICES`] whose container stopped, as the error.
+fn stopped(states: &BTreeMap<String, ContainerState>) -> Result<(), StackError> {
+    for svc in SERVICES {
+        if let Some(st) = states.get(*svc).filter(|st| st.stopped()) {
+            return Err(StackError::Exited {
+                service: (*svc).to_string(),
+                code: st.code.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A `Stdio` writing to this process's stderr (keeps stdout for the replays' output).
