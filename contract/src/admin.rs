@@ -4,10 +4,13 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET | `/__/stub/state` (and legacy `/__stub/state`) | [`StubState`] |
-//! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched and faults (not the workspace → org map that attributes stop, status and console) |
-//! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step |
-//! | GET | `/__/stub/requests?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
-//! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all |
+//! | GET | `/__/stub/counts?replay=&org=&workspace=` (each repeatable) | [`ScopedCounts`]: the whole stub's and each named scope's counts, under one lock |
+//! | POST | `/__/stub/reset` | 200 `{"reset": true, "generation": n}`; clears counters, journal, violations, unmatched, scope maps and faults of everyone (not the workspace → org map that attributes stop, status and console): owns the whole stub |
+//! | POST | `/__/stub/reset?replay=R` (or `org=`, `workspace=`) | 200 `{"reset": true, "scope": "replay=R", "generation": n, "journal_forgotten": k, "faults_cleared": f}`: forgets only that scope's counts, journal entries and faults |
+//! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step (owns the whole stub) |
+//! | POST | `/__/stub/snapshot?replay=R` (or `org=`, `workspace=`) | [`ScopedCounts`] of that scope, then the scope reset, in one atomic step |
+//! | GET | `/__/stub/requests?route=&org=&replay=&workspace=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
+//! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all (`DELETE ?replay=R`, `?org=`, `?workspace=`: only the faults of that scope) |
 //! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
 //! | GET | `/__/stub/version` | [`VersionInfo`] |
 //! | GET | `/__/stub/contract` | the route table ([`crate::ROUTES`]) |
@@ -20,6 +23,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub use crate::admin_scopes::{
+    Counts, JournalLost, ScopeBound, ScopeCounts, ScopeKind, ScopedCounts,
+    DEFAULT_MAX_REPLAY_SCOPES, DEFAULT_MAX_WORKSPACE_SCOPES,
+};
 use crate::routes::RouteId;
 use crate::schema::Violation;
 
@@ -153,6 +160,15 @@ pub struct JournalEntry {
     /// org bound to the presented admin token, else the org that provisioned
     /// the workspace named in the path.
     pub org: Option<String>,
+    /// The replay execution that sent it: its `X-Replay-Id` header (at
+    /// most 128 bytes; a longer one is not attributed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<String>,
+    /// The workspace the call is about: the body's `workspace_id`
+    /// (provision, ensure-image), else the path's `{id}` (stop, status,
+    /// console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// Status answered (0 when a fault dropped the connection).
     pub status: u16,
     /// Time to answer, in microseconds.
@@ -204,6 +220,11 @@ pub struct JournalPage {
     /// Bytes the kept entries hold now.
     #[serde(default)]
     pub bytes: usize,
+    /// Set when the query names a scope (`replay=`, `org=`, `workspace=`)
+    /// some of whose entries the journal's bounds dropped: the page may miss
+    /// entries of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<JournalLost>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -219,6 +240,12 @@ pub struct FaultSpec {
     /// Only calls from this org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// Only calls of this replay execution (`X-Replay-Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
+    /// Only calls about this workspace (body `workspace_id`, else path `{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// Status to answer instead of the route's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,

@@ -46,6 +46,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
+mod admin_scopes;
 pub mod defaults;
 mod diff;
 mod openapi;

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use contract::admin::{FaultSpec, ADMIN_PREFIX, LEGACY_STATE_PATH};
+use contract::admin::{FaultSpec, ScopeKind, ADMIN_PREFIX, LEGACY_STATE_PATH};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -14,11 +14,26 @@ use crate::app::App;
 use crate::faults;
 use crate::journal_query::JournalQuery;
 use crate::respond::{error_body, json_bytes, method_not_allowed, respond, Resp};
+use crate::scopes::Selection;
+
+/// The one scope a reset, snapshot or fault clear names (`None`: the whole
+/// stub); more than one is an error.
+fn one_scope(query: Option<&str>) -> Result<Option<(ScopeKind, String)>, String> {
+    let mut sel = Selection::parse(query, true)?.0;
+    if sel.len() > 1 {
+        return Err(format!(
+            "name one scope (replay=, org= or workspace=), not {}",
+            sel.len()
+        ));
+    }
+    Ok(sel.pop())
+}
 
 /// An admin endpoint.
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     State,
+    Counts,
     Reset,
     Snapshot,
     Requests,
@@ -34,6 +49,7 @@ enum Endpoint {
 /// (for 405s and the 404 hint).
 const ENDPOINTS: &[(Endpoint, &str, &[&str])] = &[
     (Endpoint::State, "/state", &["GET"]),
+    (Endpoint::Counts, "/counts", &["GET"]),
     (Endpoint::Reset, "/reset", &["POST"]),
     (Endpoint::Snapshot, "/snapshot", &["POST"]),
     (Endpoint::Requests, "/requests", &["GET"]),
@@ -74,33 +90,69 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
         return method_not_allowed(method.as_str(), &full_path, methods);
     }
     let shared = &app.shared;
+    // Reset, snapshot and a fault clear act on one scope when the query names one.
+    let one_scope = || one_scope(req.uri().query());
     match endpoint {
         Endpoint::State => {
             let mut state = shared.state();
             state.log_lines_dropped = app.logger.dropped();
             respond(200, json_bytes(&state))
         }
-        Endpoint::Reset => {
-            let generation = shared.reset();
-            respond(
-                200,
-                json_bytes(&json!({"reset": true, "generation": generation})),
-            )
-        }
-        Endpoint::Snapshot => {
-            let mut state = shared.snapshot();
-            state.log_lines_dropped = app.logger.dropped();
-            respond(200, json_bytes(&state))
-        }
+        Endpoint::Counts => match Selection::parse(req.uri().query(), true) {
+            Ok(sel) => respond(200, json_bytes(&shared.counts(&sel))),
+            Err(e) => respond(400, error_body(e)),
+        },
+        Endpoint::Reset => match one_scope() {
+            Ok(None) => {
+                let generation = shared.reset();
+                respond(
+                    200,
+                    json_bytes(&json!({"reset": true, "generation": generation})),
+                )
+            }
+            Ok(Some((kind, key))) => {
+                let (forgotten, cleared) = shared.reset_scope(kind, &key);
+                respond(
+                    200,
+                    json_bytes(&json!({
+                        "reset": true,
+                        "scope": format!("{kind}={key}"),
+                        "generation": shared.counts(&Selection::default()).generation,
+                        "journal_forgotten": forgotten,
+                        "faults_cleared": cleared,
+                    })),
+                )
+            }
+            Err(e) => respond(400, error_body(e)),
+        },
+        Endpoint::Snapshot => match one_scope() {
+            Ok(None) => {
+                let mut state = shared.snapshot();
+                state.log_lines_dropped = app.logger.dropped();
+                respond(200, json_bytes(&state))
+            }
+            Ok(Some((kind, key))) => respond(200, json_bytes(&shared.snapshot_scope(kind, &key))),
+            Err(e) => respond(400, error_body(e)),
+        },
         Endpoint::Requests => match JournalQuery::parse(req.uri().query()) {
             Ok(q) => respond(200, json_bytes(&shared.journal(&q))),
             Err(e) => respond(400, error_body(e)),
         },
         Endpoint::Faults if method == Method::GET => respond(200, json_bytes(&shared.faults())),
-        Endpoint::Faults if method == Method::DELETE => {
-            let cleared = shared.clear_faults();
-            respond(200, json_bytes(&json!({"cleared": cleared})))
-        }
+        Endpoint::Faults if method == Method::DELETE => match one_scope() {
+            Ok(None) => {
+                let cleared = shared.clear_faults();
+                respond(200, json_bytes(&json!({"cleared": cleared})))
+            }
+            Ok(Some((kind, key))) => {
+                let cleared = shared.clear_scope_faults(kind, &key);
+                respond(
+                    200,
+                    json_bytes(&json!({"cleared": cleared, "scope": format!("{kind}={key}")})),
+                )
+            }
+            Err(e) => respond(400, error_body(e)),
+        },
         Endpoint::Faults => add_fault(app, req).await,
         Endpoint::Fault => {
             let id = fault_id.unwrap_or_default();
@@ -153,7 +205,7 @@ async fn add_fault(app: &App, req: Request<Incoming>) -> Resp {
             return respond(
                 400,
                 error_body(format!(
-                    "fault spec: {e} (fields: route, org, status, body, headers, delay_ms, drop_connection, times)"
+                    "fault spec: {e} (fields: route, org, replay, workspace, status, body, headers, delay_ms, drop_connection, times)"
                 )),
             )
         }

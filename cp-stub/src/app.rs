@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use crate::config::Config;
 use crate::log::Logger;
 use crate::respond::json_str_inner;
-use crate::state::Shared;
+use crate::state::{Bounds, Shared};
 
 /// Everything a connection task needs.
 #[derive(Debug)]
@@ -31,11 +31,13 @@ impl App {
         App {
             prefix_json: json_str_inner(&config.instance_prefix).into_owned(),
             stopping,
-            shared: Shared::new(
-                config.journal_capacity,
-                config.journal_bytes,
-                config.orgs_cap,
-            ),
+            shared: Shared::new(Bounds {
+                capacity: config.journal_capacity,
+                byte_budget: config.journal_bytes,
+                orgs_cap: config.orgs_cap,
+                replay_scopes: config.max_replay_scopes,
+                workspace_scopes: config.max_workspace_scopes,
+            }),
             logger: Logger::new(config.log_format, config.log_sink.clone()),
             local_addr,
             config,

@@ -289,6 +289,11 @@ pub struct Config {
     /// Distinct org keys counted in the state; later orgs' calls are
     /// counted under `<other>` ([`contract::admin::OTHER_ORG`]).
     pub orgs_cap: usize,
+    /// Replay scopes (`X-Replay-Id`) counted; at the bound the entry created
+    /// first is evicted (`GET /__/stub/counts` says when).
+    pub max_replay_scopes: usize,
+    /// Workspace scopes counted, bounded likewise.
+    pub max_workspace_scopes: usize,
     /// Largest request body accepted (413 above).
     pub body_limit: usize,
     /// Connections whose request headers do not arrive in this time are closed.
@@ -326,6 +331,8 @@ impl Default for Config {
             journal_capacity: contract::admin::DEFAULT_JOURNAL_CAPACITY,
             journal_bytes: contract::admin::DEFAULT_JOURNAL_BYTES,
             orgs_cap: contract::admin::DEFAULT_ORGS_CAP,
+            max_replay_scopes: contract::admin::DEFAULT_MAX_REPLAY_SCOPES,
+            max_workspace_scopes: contract::admin::DEFAULT_MAX_WORKSPACE_SCOPES,
             body_limit: DEFAULT_BODY_LIMIT,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
@@ -384,6 +391,17 @@ impl Config {
                 },
                 reason: "must be at least 1".into(),
             });
+        }
+        for (field, n) in [
+            ("max_replay_scopes", self.max_replay_scopes),
+            ("max_workspace_scopes", self.max_workspace_scopes),
+        ] {
+            if n == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    reason: "must be at least 1".into(),
+                });
+            }
         }
         if self.header_read_timeout.is_zero() {
             return Err(ConfigError::Invalid {

@@ -149,6 +149,7 @@ impl App {
             declared,
         );
         let header_org = header_str(&parts.headers, &ORG_HEADER);
+        let path_ws = path_workspace(&params);
         let limit = self.config.body_limit;
         let read = body::read(
             body,
@@ -160,6 +161,7 @@ impl App {
             Ok(b) => b,
             Err(e) => {
                 rec.set_org(header_org);
+                rec.set_workspace(path_ws.as_deref());
                 let resp = match e {
                     BodyError::TooLarge => Ok(too_large(limit)),
                     BodyError::Aborted => Err(Dropped),
@@ -177,19 +179,23 @@ impl App {
         {
             Some(org) => Some(org),
             None => {
-                workspace_org =
-                    path_workspace(&params).and_then(|ws| self.shared.workspace_org(&ws));
+                workspace_org = path_ws
+                    .as_deref()
+                    .and_then(|ws| self.shared.workspace_org(ws));
                 workspace_org.as_deref()
             }
         };
         rec.set_org(org);
-        if route.id == RouteId::Provision {
-            rec.set_workspace(parsed.get(Field::WorkspaceId).filter(|s| !s.is_empty()));
-        }
+        rec.set_workspace(
+            parsed
+                .get(Field::WorkspaceId)
+                .filter(|s| !s.is_empty())
+                .or(path_ws.as_deref()),
+        );
 
         // A programmed fault answers first.
         let mut extra_headers: Option<BTreeMap<String, String>> = None;
-        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, rec.org()) {
+        if let Some(FaultAction { id, spec }) = self.shared.take_fault(route, &rec) {
             rec.fault = Some(id);
             if let Some(ms) = spec.delay_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -1,6 +1,7 @@
 //! The filters of `GET /__/stub/requests` ([`JournalQuery`]): parsed from
 //! the query string (a `route` must be a route id), matched against records.
 
+use contract::admin::ScopeKind;
 use contract::RouteId;
 
 use crate::query;
@@ -11,6 +12,8 @@ use crate::record::Record;
 pub(crate) struct JournalQuery {
     route: Option<RouteId>,
     org: Option<String>,
+    replay: Option<String>,
+    workspace: Option<String>,
     method: Option<String>,
     status: Option<u16>,
     since_seq: Option<u64>,
@@ -21,7 +24,7 @@ pub(crate) struct JournalQuery {
 }
 
 impl JournalQuery {
-    /// Parse `?route=&org=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=`;
+    /// Parse `?route=&org=&replay=&workspace=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=`;
     /// the error names the parameter and what is wrong with it.
     pub(crate) fn parse(query: Option<&str>) -> Result<JournalQuery, String> {
         let mut q = JournalQuery::default();
@@ -43,6 +46,8 @@ impl JournalQuery {
                     )
                 }
                 "org" => q.org = Some(v),
+                "replay" => q.replay = Some(v),
+                "workspace" => q.workspace = Some(v),
                 "method" => q.method = Some(v),
                 "status" => q.status = Some(num(&k, &v)?),
                 "since_seq" => q.since_seq = Some(num(&k, &v)?),
@@ -58,12 +63,23 @@ impl JournalQuery {
                 }
                 other => {
                     return Err(format!(
-                        "unknown query parameter `{other}`; filters: route, org, method, status, since_seq, since_ms, until_ms, unmatched, limit"
+                        "unknown query parameter `{other}`; filters: route, org, replay, workspace, method, status, since_seq, since_ms, until_ms, unmatched, limit"
                     ))
                 }
             }
         }
         Ok(q)
+    }
+
+    /// The scopes the query names (`replay`, `org`, `workspace`).
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = (ScopeKind, &str)> {
+        [
+            (ScopeKind::Replay, &self.replay),
+            (ScopeKind::Org, &self.org),
+            (ScopeKind::Workspace, &self.workspace),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
     }
 
     /// Whether the record passes every filter set.
@@ -75,6 +91,16 @@ impl JournalQuery {
         }
         if let Some(org) = &self.org {
             if r.org() != Some(org.as_str()) {
+                return false;
+            }
+        }
+        if let Some(replay) = &self.replay {
+            if r.replay() != Some(replay.as_str()) {
+                return false;
+            }
+        }
+        if let Some(ws) = &self.workspace {
+            if r.workspace() != Some(ws.as_str()) {
                 return false;
             }
         }

@@ -62,9 +62,22 @@
 //!    org), then strict mode (400 naming the bad fields and each missing
 //!    required query parameter or header), then the route's
 //!    own answer.
-//! 5. Counters, per-org counts and the journal are updated in one critical
-//!    section, so `POST /__/stub/snapshot` (state + reset) is atomic and
-//!    exact counter assertions stay possible under concurrency (D4, D11).
+//! 5. Counters, per-org counts, the scope maps and the journal are updated
+//!    in one critical section, so `POST /__/stub/snapshot` (state + reset)
+//!    and `GET /__/stub/counts` (any number of scopes) are atomic and exact
+//!    counter assertions stay possible under concurrency (D4, D11).
+//!
+//! ## Scopes
+//!
+//! Every call belongs to up to three scopes: its replay (`X-Replay-Id`, at
+//! most 128 bytes), its org, and the workspace it is about (the body's
+//! `workspace_id`, else the path's `{id}`). Each kind has a bounded map
+//! ([`Config::max_replay_scopes`], [`Config::orgs_cap`],
+//! [`Config::max_workspace_scopes`]) with the whole stub's counts per entry;
+//! a full map evicts the entry created first and records when, so a reader
+//! can tell an exact delta from a lost one. The journal filters, reset,
+//! snapshot and fault clear take a scope (`?replay=`, `?org=`,
+//! `?workspace=`) and then touch only that scope; faults can carry one.
 //!
 //! The binary (`cp-stub`, see `README.md`) adds flags, environment
 //! variables, a TOML config file ([`load_config`]: flags beat env beat the
@@ -91,8 +104,10 @@
 //! - `strict.rs` — strict mode's required query parameters and headers;
 //! - `body.rs` — a request body: read under the limit, parsed once,
 //!   validated, the fields an answer uses;
-//! - `state.rs` — counters, journal, violations, faults and the workspace →
-//!   org map behind one lock;
+//! - `state.rs` — counters, journal, violations, faults, scope maps and the
+//!   workspace → org map behind one lock;
+//! - `scopes.rs` — the bounded per-scope count maps (replay, org,
+//!   workspace) and the scope parameters of admin queries;
 //! - `journal_query.rs` — the journal filters of `GET /__/stub/requests`;
 //! - `record.rs` — a request as journaled, rendered with secrets masked by
 //!   [`contract::redact`];
@@ -128,6 +143,7 @@ mod log;
 mod query;
 mod record;
 mod respond;
+mod scopes;
 mod server;
 mod settings;
 mod state;

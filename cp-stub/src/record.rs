@@ -8,7 +8,12 @@
 //! rendered: redacted JSON, or a redacted excerpt when it does not parse),
 //! a larger one as a redacted excerpt made before the cut
 //! ([`redact::excerpt`]). Each part is bounded in bytes: path, query and
-//! org to [`FIELD_KEPT`], headers to [`HEADERS_KEPT`] in all.
+//! org to [`FIELD_KEPT`], headers to [`HEADERS_KEPT`] in all, the
+//! `X-Replay-Id` to [`REPLAY_ID_KEPT`].
+//!
+//! A record carries its scopes: the org, the replay id (`X-Replay-Id`) and
+//! the workspace the call is about (the body's `workspace_id`, else the
+//! path's `{id}`).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +32,12 @@ pub(crate) const BODY_KEPT: usize = 16 * 1024;
 pub(crate) const HEADERS_KEPT: usize = 8 * 1024;
 /// Path, query, org and workspace: bytes kept of each.
 pub(crate) const FIELD_KEPT: usize = 1024;
+/// Longest `X-Replay-Id` attributed; a longer one is not (cutting it
+/// could merge two replays' counts).
+pub(crate) const REPLAY_ID_KEPT: usize = 128;
+/// The header the replay runner names its execution in.
+pub(crate) static REPLAY_ID_HEADER: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-replay-id");
 /// What an entry costs besides its buffer, for the journal's byte budget.
 const RECORD_OVERHEAD: usize = std::mem::size_of::<Record>() + 64;
 
@@ -68,7 +79,10 @@ pub(crate) struct Record {
     headers: Span,
     body: Option<Span>,
     org: Option<Span>,
-    /// The body's `workspace_id`, on provision calls only.
+    /// The `X-Replay-Id` header, when at most [`REPLAY_ID_KEPT`] bytes.
+    replay: Option<Span>,
+    /// The workspace the call is about: the body's `workspace_id`, else the
+    /// path's `{id}`.
     workspace: Option<Span>,
     response: Option<Span>,
 }
@@ -118,10 +132,14 @@ impl Record {
             headers: Span::default(),
             body: None,
             org: None,
+            replay: None,
             workspace: None,
             response: None,
         };
         rec.path = rec.push(path.as_bytes());
+        rec.replay = crate::headers::header_str(headers, &REPLAY_ID_HEADER)
+            .filter(|r| r.len() <= REPLAY_ID_KEPT)
+            .map(|r| rec.push(r.as_bytes()));
         rec.query = query.map(|q| rec.push(q.as_bytes()));
         let start = rec.data.len();
         for (name, value) in headers {
@@ -208,7 +226,7 @@ impl Record {
         self.org = org.map(|o| self.push(cut(o, FIELD_KEPT).as_bytes()));
     }
 
-    /// Note the workspace a provision call is for (one longer than
+    /// Note the workspace the call is about (one longer than
     /// [`FIELD_KEPT`] is not remembered).
     pub(crate) fn set_workspace(&mut self, workspace: Option<&str>) {
         self.workspace = workspace
@@ -216,9 +234,22 @@ impl Record {
             .map(|w| self.push(w.as_bytes()));
     }
 
+    /// The workspace the call is about, if any.
+    pub(crate) fn workspace(&self) -> Option<&str> {
+        self.workspace.map(|s| self.text(s))
+    }
+
+    /// The replay execution that sent the call (`X-Replay-Id`), if any.
+    pub(crate) fn replay(&self) -> Option<&str> {
+        self.replay.map(|s| self.text(s))
+    }
+
     /// The workspace this call provisioned: a provision answered 2xx.
     pub(crate) fn provisioned(&self) -> Option<&str> {
-        let ok = (200..300).contains(&self.status);
+        let ok = (200..300).contains(&self.status)
+            && self
+                .route
+                .is_some_and(|r| r.id == contract::RouteId::Provision);
         self.workspace.filter(|_| ok).map(|s| self.text(s))
     }
 
@@ -286,6 +317,8 @@ impl Record {
             query: self.query().map(str::to_string),
             route: self.route.map(|r| r.id),
             org: self.org().map(str::to_string),
+            replay_id: self.replay().map(str::to_string),
+            workspace: self.workspace().map(str::to_string),
             status: self.status,
             duration_us: self.duration_us,
             headers,

@@ -115,6 +115,19 @@ settings! {
         /// this and --journal-capacity is reached first) [default: 16777216]
         #[arg(long, env = "CP_STUB_JOURNAL_BYTES", value_name = "BYTES")]
         pub journal_bytes: Option<usize>,
+        /// Distinct orgs counted (state `orgs` and org scopes); later orgs' calls go
+        /// under `<other>` in the state, and the org scope created first is evicted
+        /// [default: 1000]
+        #[arg(long, env = "CP_STUB_ORGS_CAP", value_name = "N")]
+        pub orgs_cap: Option<usize>,
+        /// Replay scopes (X-Replay-Id) counted for GET /__/stub/counts; at the bound the
+        /// one created first is evicted and a replay needing its count gets ERROR
+        /// [default: 4096]
+        #[arg(long, env = "CP_STUB_MAX_REPLAY_SCOPES", value_name = "N")]
+        pub max_replay_scopes: Option<usize>,
+        /// Workspace scopes counted, bounded likewise [default: 16384]
+        #[arg(long, env = "CP_STUB_MAX_WORKSPACE_SCOPES", value_name = "N")]
+        pub max_workspace_scopes: Option<usize>,
         /// Largest request body in bytes; larger ones get 413 [default: 1048576]
         #[arg(long, env = "CP_STUB_BODY_LIMIT", value_name = "BYTES")]
         pub body_limit: Option<usize>,
@@ -180,6 +193,9 @@ impl Settings {
             tenant_config,
             journal_capacity,
             journal_bytes,
+            orgs_cap,
+            max_replay_scopes,
+            max_workspace_scopes,
             body_limit,
             header_read_timeout_ms,
             body_read_timeout,
@@ -222,6 +238,9 @@ impl Settings {
         }
         c.journal_capacity = journal_capacity.unwrap_or(c.journal_capacity);
         c.journal_bytes = journal_bytes.unwrap_or(c.journal_bytes);
+        c.orgs_cap = orgs_cap.unwrap_or(c.orgs_cap);
+        c.max_replay_scopes = max_replay_scopes.unwrap_or(c.max_replay_scopes);
+        c.max_workspace_scopes = max_workspace_scopes.unwrap_or(c.max_workspace_scopes);
         c.body_read_timeout = body_read_timeout.map_or(c.body_read_timeout, |d| d.0);
         c.idle_timeout = idle_timeout.map_or(c.idle_timeout, |d| d.0);
         c.max_connections = max_connections.unwrap_or(c.max_connections);

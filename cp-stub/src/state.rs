@@ -6,6 +6,10 @@
 //! request headers already redacted) and rendered to
 //! [`contract::admin::JournalEntry`] only when someone asks.
 //!
+//! The scope maps ([`Scopes`]: counts per replay id, org and workspace)
+//! are counted under the same lock, so `GET /__/stub/counts` reads any
+//! number of scopes atomically.
+//!
 //! The workspace → org map ([`WorkspaceOrgs`]) lives under the same lock,
 //! filled by successful provisions, and is the one thing `reset` and
 //! `snapshot` keep.
@@ -15,14 +19,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use contract::admin::{
-    Fault, FaultSpec, JournalPage, RecordedViolation, StubState, Unmatched, JOURNAL_PAGE_BYTES,
-    OTHER_ORG,
+    Fault, FaultSpec, JournalLost, JournalPage, RecordedViolation, ScopeKind, ScopedCounts,
+    StubState, Unmatched, JOURNAL_PAGE_BYTES, OTHER_ORG,
 };
 use contract::{Route, ROUTES};
 
 use crate::clock::now_ms;
 use crate::journal_query::JournalQuery;
 use crate::record::Record;
+use crate::scopes::{key_of, Scopes, Selection, Tally};
 use crate::workspace_orgs::{WorkspaceOrgs, WORKSPACE_ORGS_KEPT};
 
 const ROUTE_COUNT: usize = ROUTES.len();
@@ -65,10 +70,13 @@ struct Inner {
     next_fault: u64,
     /// Not cleared by `reset`: a workspace keeps its org across test phases.
     workspace_orgs: WorkspaceOrgs,
+    /// The whole stub's counts in the scope maps' shape.
+    all: Tally,
+    scopes: Scopes,
 }
 
 impl Inner {
-    fn new() -> Self {
+    fn new(scope_caps: [usize; 3]) -> Self {
         Inner {
             counters: [0; ROUTE_COUNT],
             total: 0,
@@ -87,6 +95,8 @@ impl Inner {
             faults: Vec::new(),
             next_fault: 1,
             workspace_orgs: WorkspaceOrgs::new(WORKSPACE_ORGS_KEPT),
+            all: Tally::default(),
+            scopes: Scopes::new(scope_caps),
         }
     }
 
@@ -103,6 +113,8 @@ impl Inner {
         self.dropped = 0;
         self.orgs_overflowed = 0;
         self.faults.clear();
+        self.all = Tally::default();
+        self.scopes.clear();
         // `workspace_orgs` stays: see the module docs.
         self.generation += 1;
         self.since_ms = now_ms();
@@ -166,12 +178,35 @@ pub(crate) struct Shared {
     orgs_cap: usize,
 }
 
+/// The bounds of a [`Shared`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Journal entries kept.
+    pub(crate) capacity: usize,
+    /// Journal bytes kept.
+    pub(crate) byte_budget: usize,
+    /// Distinct org keys (state and org scopes).
+    pub(crate) orgs_cap: usize,
+    /// Replay scopes kept.
+    pub(crate) replay_scopes: usize,
+    /// Workspace scopes kept.
+    pub(crate) workspace_scopes: usize,
+}
+
 impl Shared {
     /// Keep at most `capacity` journal entries holding at most
-    /// `byte_budget` bytes, and `orgs_cap` distinct org keys.
-    pub(crate) fn new(capacity: usize, byte_budget: usize, orgs_cap: usize) -> Self {
+    /// `byte_budget` bytes, `orgs_cap` distinct org keys, and the scope maps
+    /// to their bounds.
+    pub(crate) fn new(b: Bounds) -> Self {
+        let Bounds {
+            capacity,
+            byte_budget,
+            orgs_cap,
+            replay_scopes,
+            workspace_scopes,
+        } = b;
         Shared {
-            inner: Mutex::new(Inner::new()),
+            inner: Mutex::new(Inner::new([replay_scopes, orgs_cap, workspace_scopes])),
             faults_armed: AtomicBool::new(false),
             capacity,
             byte_budget,
@@ -191,6 +226,7 @@ impl Shared {
             let mut st = self.lock();
             self.count(&mut st, &mut rec);
             st.dropped += 1;
+            st.scopes.journal_dropped(&rec);
             return;
         }
         // Allocate the journal entry before taking the lock and free the
@@ -209,6 +245,7 @@ impl Shared {
                 if let Some(old) = st.journal.pop_front() {
                     st.journal_bytes -= old.cost();
                     st.dropped += 1;
+                    st.scopes.journal_dropped(&old);
                     evicted.push(old);
                 }
             }
@@ -230,6 +267,8 @@ impl Shared {
         if let (Some(ws), Some(org)) = (rec.provisioned(), rec.org()) {
             st.workspace_orgs.insert(ws, org);
         }
+        st.all.add(rec);
+        st.scopes.add(rec.seq, rec);
         match rec.route {
             Some(route) => {
                 // The route table is in `RouteId` order.
@@ -311,7 +350,7 @@ impl Shared {
     /// entries and about [`JOURNAL_PAGE_BYTES`] of JSON (always at least
     /// one entry); `next_since_seq` says where the next page starts.
     pub(crate) fn journal(&self, q: &JournalQuery) -> JournalPage {
-        let (picked, dropped, last_seq, bytes) = {
+        let (picked, dropped, last_seq, bytes, lost) = {
             let st = self.lock();
             let picked: Vec<Arc<Record>> = st
                 .journal
@@ -319,7 +358,21 @@ impl Shared {
                 .filter(|r| q.matches(r))
                 .cloned()
                 .collect();
-            (picked, st.dropped, st.seq, st.journal_bytes)
+            // Entries matching several scopes are entries of each: the page
+            // is complete when one of its scopes lost nothing.
+            let mut lost = None;
+            for (kind, key) in q.scopes() {
+                match self.lost(&st, kind, key) {
+                    None => {
+                        lost = None;
+                        break;
+                    }
+                    Some(l) => {
+                        lost.get_or_insert(l);
+                    }
+                }
+            }
+            (picked, st.dropped, st.seq, st.journal_bytes, lost)
         };
         let limit = q.limit.unwrap_or(usize::MAX);
         let mut entries = Vec::new();
@@ -345,7 +398,118 @@ impl Shared {
             next_since_seq,
             byte_budget: self.byte_budget,
             bytes,
+            lost,
         }
+    }
+
+    /// Why a journal page of scope `kind=key` may miss entries, if it may.
+    fn lost(&self, st: &Inner, kind: ScopeKind, key: &str) -> Option<JournalLost> {
+        let map = st.scopes.map(kind);
+        let scope = format!("{kind}={key}");
+        match map.get(key) {
+            Some(e) if e.journal_dropped > 0 => Some(JournalLost {
+                message: format!(
+                    "the journal's bounds (journal_capacity: CP_STUB_JOURNAL_CAPACITY={}, journal_bytes: CP_STUB_JOURNAL_BYTES={}) dropped {} entries of {scope}; the page may miss some of them — raise the bound, or query sooner",
+                    self.capacity, self.byte_budget, e.journal_dropped
+                ),
+                scope,
+                count: Some(e.journal_dropped),
+            }),
+            Some(e) if e.earlier_life => Some(JournalLost {
+                message: format!(
+                    "the stub's {} ({}={}) evicted {scope} before; entries of its earlier life the journal dropped are not counted, so the page may miss some — raise the bound",
+                    kind.map_name(),
+                    kind.env(),
+                    map.bound().cap
+                ),
+                scope,
+                count: None,
+            }),
+            Some(_) => None,
+            None if map.has_evicted() => Some(JournalLost {
+                message: format!(
+                    "the stub's {} ({}={}) evicted entries, and {scope} is not tracked: whether the journal's bounds dropped entries of it is unknown — raise the bound",
+                    kind.map_name(),
+                    kind.env(),
+                    map.bound().cap
+                ),
+                scope,
+                count: None,
+            }),
+            None => None,
+        }
+    }
+
+    /// The whole stub's counts and each selected scope's, under one lock.
+    pub(crate) fn counts(&self, sel: &Selection) -> ScopedCounts {
+        Self::counts_of(&self.lock(), sel)
+    }
+
+    fn counts_of(st: &Inner, sel: &Selection) -> ScopedCounts {
+        let mut out = ScopedCounts {
+            seq: st.seq,
+            generation: st.generation,
+            all: st.all.render(),
+            bounds: st.scopes.bounds(),
+            ..ScopedCounts::default()
+        };
+        for (kind, key) in &sel.0 {
+            let counts = st.scopes.map(*kind).counts(key);
+            out.of_mut(*kind).insert(key.clone(), counts);
+        }
+        out
+    }
+
+    /// Forget one scope: its counts, journal entries and faults. Returns
+    /// (journal entries forgotten, faults cleared).
+    pub(crate) fn reset_scope(&self, kind: ScopeKind, key: &str) -> (usize, usize) {
+        let mut st = self.lock();
+        Self::reset_scope_locked(&mut st, kind, key, self)
+    }
+
+    fn reset_scope_locked(
+        st: &mut Inner,
+        kind: ScopeKind,
+        key: &str,
+        me: &Shared,
+    ) -> (usize, usize) {
+        st.scopes.map_mut(kind).forget(key);
+        let before = st.journal.len();
+        let mut freed = 0;
+        st.journal.retain(|r| {
+            let mine = key_of(r, kind) == Some(key);
+            if mine {
+                freed += r.cost();
+            }
+            !mine
+        });
+        st.journal_bytes -= freed;
+        let forgotten = before - st.journal.len();
+        let faults = st.faults.len();
+        st.faults
+            .retain(|f| fault_scope(&f.fault.spec, kind) != Some(key));
+        let cleared = faults - st.faults.len();
+        me.update_armed(st);
+        (forgotten, cleared)
+    }
+
+    /// One scope's counts, then the scope reset, under one lock.
+    pub(crate) fn snapshot_scope(&self, kind: ScopeKind, key: &str) -> ScopedCounts {
+        let mut st = self.lock();
+        let sel = Selection(vec![(kind, key.to_string())]);
+        let out = Self::counts_of(&st, &sel);
+        Self::reset_scope_locked(&mut st, kind, key, self);
+        out
+    }
+
+    /// Remove the faults of one scope; how many.
+    pub(crate) fn clear_scope_faults(&self, kind: ScopeKind, key: &str) -> usize {
+        let mut st = self.lock();
+        let n = st.faults.len();
+        st.faults
+            .retain(|f| fault_scope(&f.fault.spec, kind) != Some(key));
+        self.update_armed(&st);
+        n - st.faults.len()
     }
 
     pub(crate) fn faults(&self) -> Vec<Fault> {
@@ -390,8 +554,9 @@ impl Shared {
         self.faults_armed.store(armed, Ordering::Release);
     }
 
-    /// The first armed fault for this route and org, consumed by one call.
-    pub(crate) fn take_fault(&self, route: &Route, org: Option<&str>) -> Option<FaultAction> {
+    /// The first armed fault for this route and the call's scopes (org,
+    /// replay, workspace), consumed by one call.
+    pub(crate) fn take_fault(&self, route: &Route, rec: &Record) -> Option<FaultAction> {
         if !self.faults_armed.load(Ordering::Acquire) {
             return None;
         }
@@ -400,7 +565,9 @@ impl Shared {
             let spec = &f.fault.spec;
             f.fault.remaining != Some(0)
                 && spec.route.matches(route.id)
-                && spec.org.as_deref().is_none_or(|o| Some(o) == org)
+                && ScopeKind::ALL.into_iter().all(|kind| {
+                    fault_scope(spec, kind).is_none_or(|want| Some(want) == key_of(rec, kind))
+                })
         })?;
         found.fault.hits += 1;
         if let Some(left) = found.fault.remaining.as_mut() {
@@ -433,5 +600,14 @@ impl Shared {
             .collect();
         orgs.sort();
         orgs
+    }
+}
+
+/// The scope of one kind a fault is limited to, if any.
+fn fault_scope(spec: &FaultSpec, kind: ScopeKind) -> Option<&str> {
+    match kind {
+        ScopeKind::Replay => spec.replay.as_deref(),
+        ScopeKind::Org => spec.org.as_deref(),
+        ScopeKind::Workspace => spec.workspace.as_deref(),
     }
 }

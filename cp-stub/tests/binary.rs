@@ -370,3 +370,53 @@ fn healthcheck_exit_codes() {
         .code(1)
         .stderr(predicate::str::contains("cannot connect"));
 }
+
+/// The scope bounds come from their environment variables; a replay scope
+/// past `CP_STUB_MAX_REPLAY_SCOPES` evicts the one created first, and the
+/// counts answer names the bound.
+#[test]
+fn scope_bounds_come_from_their_env_vars_and_evict_the_oldest() {
+    let run = Running::spawn(
+        &[],
+        &[
+            ("CP_STUB_MAX_REPLAY_SCOPES", "2"),
+            ("CP_STUB_MAX_WORKSPACE_SCOPES", "5"),
+            ("CP_STUB_ORGS_CAP", "7"),
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = client();
+        for id in ["rp-1", "rp-2", "rp-3"] {
+            let r = c
+                .get(format!("{}/cp/auth/me", run.base))
+                .header("X-Replay-Id", id)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        }
+        let v = get_json(
+            &c,
+            &format!("{}/__/stub/counts?replay=rp-1&replay=rp-3", run.base),
+        )
+        .await;
+        assert_eq!(v["replays"]["rp-1"]["created_seq"], Value::Null, "{v}");
+        assert_eq!(v["replays"]["rp-3"]["total_requests"], 1, "{v}");
+        let b = &v["bounds"]["replay"];
+        assert_eq!(
+            (b["cap"].as_u64(), b["evicted_at_seq"].as_u64()),
+            (Some(2), Some(3)),
+            "{v}"
+        );
+        assert_eq!(b["env"], "CP_STUB_MAX_REPLAY_SCOPES");
+        assert_eq!(v["bounds"]["workspace"]["cap"], 5);
+        assert_eq!(v["bounds"]["org"]["cap"], 7);
+    });
+    drop(run);
+    cmd()
+        .env("CP_STUB_MAX_REPLAY_SCOPES", "0")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("max_replay_scopes"));
+}

@@ -122,7 +122,8 @@ fn junit_and_json_reports_parse_back() {
 }
 
 /// `--jobs 4` over replays that assert exact counters while others hammer
-/// the same routes: every exact assertion holds, every time (incident D11).
+/// the same routes and org: every exact assertion holds, every time
+/// (incident D11) — in the replay's own scope, so they run in parallel.
 #[test]
 fn parallel_jobs_keep_exact_counters() {
     let rt = runtime();
@@ -137,11 +138,11 @@ fn parallel_jobs_keep_exact_counters() {
 name = "provision"
 request = {{ method = "POST", url = "${{CP_STUB_BASE}}/cp/workspaces/provision", json = {{ org_id = "org-shared", workspace_id = "w-${{REPLAY_ID}}", runtime = "r", tier = 1, platform_url = "http://t", env = {{}} }} }}
 expect.status = 201
-expect.counters = [{{ counter = "provision_calls", delta = 1 }}, {{ counter = "total_requests", delta = 1 }}]
+expect.counters = [{{ counter = "provision_calls", delta = 1, replay = true }}, {{ counter = "total_requests", delta = 1, replay = true }}, {{ counter = "provision_calls", delta = 1, workspace = "w-${{REPLAY_ID}}" }}]
 [[step]]
 name = "config"
 request = {{ url = "${{CP_STUB_BASE}}/cp/tenants/config", headers = {{ "X-Molecule-Org-Id" = "org-shared" }} }}
-expect.counters = [{{ counter = "tenants_config_calls", delta = 1 }}, {{ counter = "provision_calls", delta = 1, since = "provision" }}]
+expect.counters = [{{ counter = "tenants_config_calls", delta = 1, replay = true }}, {{ counter = "provision_calls", delta = 1, replay = true, since = "provision" }}]
 "#
             ),
         )

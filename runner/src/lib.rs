@@ -17,7 +17,7 @@
 //! request = { method = "POST", url = "${CP_STUB_BASE}/cp/workspaces/provision", json = { org_id = "org-r", workspace_id = "ws-${REPLAY_ID}", runtime = "claude-code", tier = 1, platform_url = "http://t", env = {} } }
 //! expect.status = 201
 //! expect.schema = "provision_response"
-//! expect.counters = [{ counter = "provision_calls", delta = 1 }]
+//! expect.counters = [{ counter = "provision_calls", delta = 1, replay = true }]
 //! ```
 //!
 //! The full format reference is in `replays/README.md`. Legacy `*.sh`
@@ -84,21 +84,28 @@
 //! an exact assertion stays exact under `--jobs N`, by three mechanisms:
 //!
 //! 1. **A run lock.** Every replay takes a shared/exclusive lock before its
-//!    first request. A replay that asserts counters, or touches shared stub
-//!    state (reset, snapshot, faults, reading `/__/stub/state`), or is a
-//!    shell replay, or says `exclusive = true`, takes it **exclusively**; the
-//!    others share it. While an exclusive replay runs, no other replay of
+//!    first request. A replay that asserts org-scoped or unscoped counters,
+//!    or touches shared stub state (an unscoped or org-scoped reset or
+//!    snapshot, faults, reading `/__/stub/state`), or is a shell replay, or
+//!    says `exclusive = true` or `owns_stub = true`, takes it
+//!    **exclusively**; the others share it. While an exclusive replay runs, no other replay of
 //!    this run sends anything, so the deltas it measures are its own. The
 //!    classification is static (from the file), so a replay cannot forget it.
-//! 2. **Per-org attribution.** The stub counts every call per caller org
-//!    (`X-Molecule-Org-Id`, else the body's `org_id`). A counter expectation
-//!    with `org = "${ALPHA_ORG_ID}"` ignores every other caller — the stub's
-//!    own probes, the other tenant, anything outside this run — which is
-//!    what makes a tenant-caused `+1` provable (incident D4).
+//! 2. **Scopes.** The stub counts every call per replay id (`X-Replay-Id`),
+//!    per caller org and per workspace (body `workspace_id`, else path
+//!    `{id}`). A counter expectation takes exactly one scope — `replay =
+//!    true`, `org = "${ALPHA_ORG_ID}"` or `workspace = "${WS_ID}"` — and
+//!    ignores every other caller: health sweeps, the other tenant, anything
+//!    outside this run (what makes a tenant-caused `+1` provable, incident
+//!    D4). `check` rejects an unscoped counter, journal query, reset,
+//!    snapshot or fault unless the replay says `owns_stub = true`.
 //! 3. **Baselines and polling.** A delta is the difference between two
-//!    reads of the stub's state: the baseline, taken right before the step
-//!    named by `since` (default: this step), and the read after the step's
-//!    request. A `[step.poll]` re-reads until the delta holds or times out,
+//!    reads of the step's scopes (`GET /__/stub/counts`, all of them in one
+//!    atomic read): the baseline, taken right before the step named by
+//!    `since` (default: this step), and the read after the step's request.
+//!    The stub's scope maps are bounded; when an eviction may have lost a
+//!    count the check is ERROR naming the bound (`runner/scoped.rs`), never a
+//!    wrong count. A `[step.poll]` re-reads until the delta holds or times out,
 //!    for calls a tenant makes asynchronously after answering. The state's
 //!    `generation` detects a reset between the two reads and fails the check
 //!    rather than comparing across it.
@@ -115,15 +122,16 @@
 //!
 //! - `format/` — the file format: `mod.rs` (discovery, positions, the
 //!   static checks and [`check`]), `model.rs` (the TOML model, names parsed
-//!   on read), `counter.rs` (counter names and their values in the stub's
-//!   state), `shell.rs` (legacy `*.sh` headers and markers), `jsonpath.rs`,
+//!   on read), `counter.rs` (counter names and their values in a scope's
+//!   counts), `shell.rs` (legacy `*.sh` headers and markers), `jsonpath.rs`,
 //!   `template.rs` (`${VAR}`), `duration.rs` (`10s`, `250ms`,
 //!   [`parse_duration`]), `tests.rs` (the checker's tests);
 //! - `runner/` — the engine: `mod.rs` (options, scheduling, [`run`]),
 //!   `ctx.rs` (what a run's replays share: the run lock, ids, the rerun
 //!   line), `execution.rs` (the end of one: `xfail`, the bundle), `vars.rs` (sources and precedence), `preflight.rs` (missing
 //!   variables, stub version), `replay.rs` (a TOML replay), `poll.rs` (a
-//!   step and its poll, counter deltas), `request.rs` (HTTP, the shared
+//!   step and its poll, counter checks), `scoped.rs` (counter scopes and
+//!   the exact-or-ERROR delta rule), `request.rs` (HTTP, the shared
 //!   [`client`] and the curl line), `expect.rs` (assertions), `capture.rs`,
 //!   `stub.rs` (admin API client), `bundle.rs` (failure bundle), `shell.rs`
 //!   (legacy replays), `mask.rs` (no secret in any output: the

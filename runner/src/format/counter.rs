@@ -1,8 +1,8 @@
-//! Counter expectations: names, values in a [`StubState`], exact deltas.
+//! Counter expectations: names, values in a scope's [`Counts`], exact deltas.
 
 use std::str::FromStr;
 
-use contract::admin::StubState;
+use contract::admin::Counts;
 use contract::RouteId;
 
 /// What a counter name refers to.
@@ -53,27 +53,14 @@ impl FromStr for CounterKind {
 }
 
 impl CounterKind {
-    /// Whether the stub counts it per caller org.
-    pub(crate) fn per_org(self) -> bool {
-        matches!(self, CounterKind::Route(_))
-    }
-
-    /// The counter's value in a state, for one org or overall.
-    pub(crate) fn value(self, state: &StubState, org: Option<&str>) -> u64 {
-        match (self, org) {
-            (CounterKind::Route(id), Some(org)) => state.org_calls(org, id),
-            (CounterKind::Route(id), None) => state
-                .counters
-                .get(id.route().counter)
-                .or_else(|| state.routes.get(id.as_str()))
-                .copied()
-                .unwrap_or(0),
-            (CounterKind::Total, _) => state.total_requests,
-            (CounterKind::Violations, _) => state.violations_total,
-            (CounterKind::Unmatched, _) => state.unmatched.iter().map(|u| u.count).sum(),
-            (CounterKind::Status(code), _) => {
-                state.statuses.get(&code.to_string()).copied().unwrap_or(0)
-            }
+    /// The counter's value in one scope's (or the whole stub's) counts.
+    pub(crate) fn value(self, c: &Counts) -> u64 {
+        match self {
+            CounterKind::Route(id) => c.routes.get(id.as_str()).copied().unwrap_or(0),
+            CounterKind::Total => c.total_requests,
+            CounterKind::Violations => c.violations,
+            CounterKind::Unmatched => c.unmatched,
+            CounterKind::Status(code) => c.statuses.get(&code.to_string()).copied().unwrap_or(0),
         }
     }
 }
@@ -115,18 +102,15 @@ mod tests {
 
     #[test]
     fn values() {
-        let mut s = StubState::default();
-        s.counters.insert("provision_calls".into(), 3);
-        s.orgs
-            .entry("org-a".into())
-            .or_default()
-            .insert("provision".into(), 2);
-        s.statuses.insert("501".into(), 4);
+        let mut c = Counts::default();
+        c.routes.insert("provision".into(), 3);
+        c.statuses.insert("501".into(), 4);
+        c.unmatched = 2;
         let p = "provision_calls".parse::<CounterKind>().unwrap();
-        assert_eq!(p.value(&s, None), 3);
-        assert_eq!(p.value(&s, Some("org-a")), 2);
-        assert_eq!(p.value(&s, Some("org-b")), 0);
-        assert_eq!(CounterKind::Status(501).value(&s, None), 4);
+        assert_eq!(p.value(&c), 3);
+        assert_eq!(CounterKind::Route(RouteId::Stop).value(&c), 0);
+        assert_eq!(CounterKind::Status(501).value(&c), 4);
+        assert_eq!(CounterKind::Unmatched.value(&c), 2);
         assert_eq!(signed(1), "+1");
         assert_eq!(signed(0), "0");
     }

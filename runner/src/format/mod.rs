@@ -477,7 +477,8 @@ impl Checker<'_> {
 
         let mut captured_before: BTreeSet<String> = BTreeSet::new();
         let mut uses_counters = false;
-        let mut exclusive = doc.exclusive;
+        let mut shared_counters = false;
+        let mut exclusive = doc.exclusive || doc.owns_stub;
         let mut talks_to_stub_admin = false;
         for (i, spanned) in doc.steps.iter().enumerate() {
             let step: &Step = spanned.get_ref();
@@ -503,6 +504,15 @@ impl Checker<'_> {
                     }
                     if admin_call_is_shared(&method, url) {
                         talks_to_stub_admin = true;
+                    }
+                    if !doc.owns_stub {
+                        if let Some(what) = unscoped_admin_call(
+                            &method,
+                            url,
+                            req.json.as_ref().map(|j| j.get_ref()),
+                        ) {
+                            self.err(req.url.span(), format!("step `{}`: {what} has no scope, so it reads or changes everyone's state at the stub (the gate's tenants' health sweeps too); add `replay=${{REPLAY_ID}}`, `workspace=${{WS_ID}}` or `org=...` to the query (a fault takes `replay`, `workspace` or `org` in its spec), or declare `owns_stub = true` at the top of the file (unsafe beside any other traffic)", step_names[i]));
+                        }
                     }
                     for (k, v) in &req.headers {
                         self.header_name(k.span(), k.get_ref());
@@ -610,16 +620,23 @@ impl Checker<'_> {
             for c in &e.counters {
                 uses_counters = true;
                 let ce = c.get_ref();
-                match &ce.counter.get_ref().parsed {
-                    Ok(kind) => {
-                        if ce.org.is_some() && !kind.per_org() {
-                            self.err(ce.counter.span(), format!("counter `{}` is not counted per org; drop `org` or use a route counter such as `provision_calls`", ce.counter.get_ref()));
-                        }
-                    }
-                    Err(msg) => self.err(ce.counter.span(), msg.clone()),
+                if let Err(msg) = &ce.counter.get_ref().parsed {
+                    self.err(ce.counter.span(), msg.clone());
                 }
-                if let Some(o) = &ce.org {
-                    self.refs(&c.span(), o, &mut step_used);
+                let scopes = usize::from(ce.replay)
+                    + usize::from(ce.org.is_some())
+                    + usize::from(ce.workspace.is_some());
+                if scopes > 1 {
+                    self.err(c.span(), format!("step `{}`: counter `{}` names {scopes} scopes; give exactly one of `replay = true`, `workspace = \"...\"` or `org = \"...\"`", step_names[i], ce.counter.get_ref()));
+                } else if scopes == 0 && !doc.owns_stub {
+                    self.err(c.span(), format!("step `{}`: counter `{} {}` has no scope, so any other traffic at the stub moves it (the gate's tenants' health sweeps too); add `replay = true` (this replay's own calls), `workspace = \"${{WS_ID}}\"` or `org = \"...\"`, or declare `owns_stub = true` at the top of the file (unsafe beside any other traffic)", step_names[i], ce.counter.get_ref(), counter::signed(ce.delta)));
+                }
+                if ce.org.is_some() || scopes == 0 {
+                    // An org is shared by every replay that drives its tenant.
+                    shared_counters = true;
+                }
+                for t in [&ce.org, &ce.workspace].into_iter().flatten() {
+                    self.refs(&c.span(), t, &mut step_used);
                 }
                 if let Some(b) = &ce.because {
                     self.refs(&c.span(), b, &mut step_used);
@@ -688,7 +705,7 @@ impl Checker<'_> {
         if uses_counters {
             self.refs(&stub_span, &stub_template, &mut used);
         }
-        if talks_to_stub_admin || uses_counters {
+        if talks_to_stub_admin || shared_counters {
             exclusive = true;
         }
         for (name, _) in &used {
@@ -750,10 +767,12 @@ pub(crate) const JSON_TYPES: &[&str] = &[
 ];
 
 /// Whether a request (method + URL template) touches shared stub state:
-/// reset, snapshot, faults, or reading the counters. Journal queries,
-/// version and contract reads are safe to run in parallel.
+/// an unscoped (or org-scoped) reset, snapshot or fault clear, faults, or
+/// reading the whole state. Journal queries, counts, version and contract
+/// reads, and resets, snapshots and fault clears scoped to a replay or a
+/// workspace are safe to run in parallel.
 pub(crate) fn admin_call_is_shared(method: &str, url: &str) -> bool {
-    let path = url.split('?').next().unwrap_or(url);
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
     if path.contains("/__stub/state") {
         return true;
     }
@@ -762,12 +781,51 @@ pub(crate) fn admin_call_is_shared(method: &str, url: &str) -> bool {
     };
     let rest = &path[i + "/__/stub/".len()..];
     let endpoint = rest.split('/').next().unwrap_or("");
-    !(method == "GET"
-        && matches!(
-            endpoint,
-            "requests" | "version" | "contract" | "openapi.json"
-        ))
+    let own_scope = ["replay", "workspace"].iter().any(|k| query_has(query, k));
+    match (method, endpoint) {
+        ("GET", "requests" | "version" | "contract" | "openapi.json" | "counts") => false,
+        ("POST", "reset" | "snapshot") | ("DELETE", "faults") if rest == endpoint => !own_scope,
+        _ => true,
+    }
 }
+
+/// Whether a URL template's query names parameter `key`.
+fn query_has(query: &str, key: &str) -> bool {
+    query
+        .split('&')
+        .any(|p| p.split('=').next() == Some(key) && p.len() > key.len() + 1)
+}
+
+/// What an admin call without a scope is (`the journal query`, ...), when
+/// it is one: a journal query, reset, snapshot or fault clear whose query
+/// names no scope, or a fault whose spec names none.
+pub(crate) fn unscoped_admin_call(
+    method: &str,
+    url: &str,
+    json: Option<&toml::Value>,
+) -> Option<&'static str> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let i = path.find("/__/stub/")?;
+    let rest = &path[i + "/__/stub/".len()..];
+    let scoped = SCOPE_PARAMS.iter().any(|k| query_has(query, k));
+    let what = match (method, rest) {
+        ("GET", "requests") => "the journal query (GET /__/stub/requests)",
+        ("POST", "reset") => "the reset (POST /__/stub/reset)",
+        ("POST", "snapshot") => "the snapshot (POST /__/stub/snapshot)",
+        ("DELETE", "faults") => "the fault clear (DELETE /__/stub/faults)",
+        ("POST", "faults") => {
+            let spec_scoped = json
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| SCOPE_PARAMS.iter().any(|k| t.contains_key(*k)));
+            return (!spec_scoped).then_some("the fault (POST /__/stub/faults)");
+        }
+        _ => return None,
+    };
+    (!scoped).then_some(what)
+}
+
+/// The query parameters (and fault fields) that name a scope.
+const SCOPE_PARAMS: [&str; 3] = ["replay", "org", "workspace"];
 
 #[cfg(test)]
 mod tests;

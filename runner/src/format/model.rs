@@ -38,6 +38,11 @@ pub(crate) struct ReplayDoc {
     /// Run alone even if nothing else says so (see the parallel design).
     #[serde(default)]
     pub(crate) exclusive: bool,
+    /// The replay owns the whole stub: unscoped counter deltas, journal
+    /// queries, resets, snapshots and fault clears are allowed. Unsafe beside
+    /// any other traffic (the gate's tenants' health sweeps count too).
+    #[serde(default)]
+    pub(crate) owns_stub: bool,
     /// Base URL of the stub for counter expectations (default `${CP_STUB_BASE}`).
     pub(crate) stub: Option<Spanned<String>>,
     /// Replay-local variables (lowest precedence; may use `${...}` of outside variables).
@@ -286,6 +291,11 @@ pub(crate) struct CounterExpect {
     pub(crate) delta: i64,
     /// Count only calls attributed to this org (template).
     pub(crate) org: Option<String>,
+    /// Count only this replay's own calls (its `X-Replay-Id`, `${REPLAY_ID}`).
+    #[serde(default)]
+    pub(crate) replay: bool,
+    /// Count only calls about this workspace (template).
+    pub(crate) workspace: Option<String>,
     /// Measure since the start of this earlier step (default: this step).
     pub(crate) since: Option<Spanned<String>>,
     /// Printed under this expectation when it fails (a template).

@@ -65,24 +65,98 @@ expect.json = [{ path = "$['${KEY}']", equals = "${WANT}" }]
 #[test]
 fn counters_and_admin_calls_make_a_replay_exclusive() {
     let t = parse(
-        "name = \"x\"\nstub = \"${MY_STUB}\"\n[[step]]\nexpect.counters = [{ counter = \"provision_calls\", delta = 0 }]\n",
+        "name = \"x\"\nowns_stub = true\nstub = \"${MY_STUB}\"\n[[step]]\nexpect.counters = [{ counter = \"provision_calls\", delta = 0 }]\n",
     )
     .unwrap();
     assert!(t.exclusive && t.needs_stub);
     assert!(t.requires.contains("MY_STUB"));
     let t = parse(
-        "name = \"x\"\n[[step]]\nrequest = { method = \"POST\", url = \"${B}/__/stub/reset\" }\n",
+        "name = \"x\"\nowns_stub = true\n[[step]]\nrequest = { method = \"POST\", url = \"${B}/__/stub/reset\" }\n",
     )
     .unwrap();
     assert!(t.exclusive);
     let t = parse(
-        "name = \"x\"\n[[step]]\nrequest = { url = \"${B}/__/stub/requests?route=provision\" }\n",
+        "name = \"x\"\n[[step]]\nrequest = { url = \"${B}/__/stub/requests?route=provision&workspace=${W}\" }\n",
     )
     .unwrap();
     assert!(!t.exclusive, "journal reads are safe in parallel");
     let t =
         parse("name = \"x\"\nexclusive = true\n[[step]]\nrequest.url = \"http://h/\"\n").unwrap();
     assert!(t.exclusive);
+    // The replay's own scope and a workspace are nobody else's: parallel.
+    let t = parse(
+        "name = \"x\"\n[[step]]\nrequest = { method = \"POST\", url = \"${B}/__/stub/reset?replay=${REPLAY_ID}\" }\nexpect.counters = [{ counter = \"total_requests\", delta = 0, replay = true }, { counter = \"stop\", delta = 0, workspace = \"${W}\" }]\n",
+    )
+    .unwrap();
+    assert!(t.needs_stub && !t.exclusive);
+    // An org is shared by every replay that drives its tenant: alone.
+    let t = parse(
+        "name = \"x\"\n[[step]]\nexpect.counters = [{ counter = \"provision\", delta = 0, org = \"${O}\" }]\n",
+    )
+    .unwrap();
+    assert!(t.exclusive);
+}
+
+#[test]
+fn unscoped_exact_checks_are_rejected_naming_the_step_line_and_fix() {
+    let m = messages(
+        r#"name = "x"
+[[step]]
+name = "count"
+request.url = "${B}/cp/x"
+expect.counters = [{ counter = "unmatched", delta = 1 }]
+[[step]]
+name = "journal"
+request.url = "${B}/__/stub/requests?route=stop"
+[[step]]
+name = "wipe"
+request = { method = "POST", url = "${B}/__/stub/snapshot" }
+[[step]]
+name = "fault"
+request = { method = "POST", url = "${B}/__/stub/faults", json = { route = "provision", status = 503 } }
+[[step]]
+name = "two"
+request.url = "${B}/cp/x"
+expect.counters = [{ counter = "unmatched", delta = 1, replay = true, org = "o" }]
+"#,
+    );
+    assert_eq!(m.len(), 5, "{m:#?}");
+    assert!(m[0].starts_with("r.toml:5:"), "{}", m[0]);
+    assert!(
+        m[0].contains("step `count`: counter `unmatched +1` has no scope"),
+        "{}",
+        m[0]
+    );
+    assert!(
+        m[0].contains("add `replay = true`") && m[0].contains("`owns_stub = true`"),
+        "{}",
+        m[0]
+    );
+    assert!(
+        m[1].starts_with("r.toml:8:") && m[1].contains("step `journal`: the journal query"),
+        "{}",
+        m[1]
+    );
+    assert!(m[1].contains("workspace=${WS_ID}"), "{}", m[1]);
+    assert!(m[2].contains("step `wipe`: the snapshot"), "{}", m[2]);
+    assert!(m[3].contains("step `fault`: the fault"), "{}", m[3]);
+    assert!(
+        m[4].contains("step `two`: counter `unmatched` names 2 scopes"),
+        "{}",
+        m[4]
+    );
+    // owns_stub allows them all but the double scope.
+    let owned = parse(&format!(
+        "owns_stub = true\n{}",
+        r#"name = "x"
+[[step]]
+request.url = "${B}/cp/x"
+expect.counters = [{ counter = "unmatched", delta = 1 }]
+[[step]]
+request.url = "${B}/__/stub/requests?route=stop"
+"#
+    ));
+    assert!(owned.is_ok(), "{owned:#?}");
 }
 
 #[test]
@@ -96,6 +170,19 @@ fn shared_admin_calls() {
     assert!(!admin_call_is_shared(
         "GET",
         "http://h/__/stub/requests?org=a"
+    ));
+    assert!(!admin_call_is_shared(
+        "GET",
+        "http://h/__/stub/counts?org=a"
+    ));
+    assert!(!admin_call_is_shared(
+        "POST",
+        "http://h/__/stub/snapshot?replay=${REPLAY_ID}"
+    ));
+    assert!(admin_call_is_shared("POST", "http://h/__/stub/reset?org=o"));
+    assert!(admin_call_is_shared(
+        "POST",
+        "http://h/__/stub/reset?replay="
     ));
     assert!(!admin_call_is_shared(
         "POST",

@@ -11,6 +11,7 @@ pub(crate) mod poll;
 pub(crate) mod preflight;
 pub(crate) mod replay;
 pub(crate) mod request;
+pub(crate) mod scoped;
 pub(crate) mod shell;
 pub(crate) mod stub;
 pub(crate) mod vars;
@@ -421,6 +422,7 @@ mod tests {
                 (
                     "a.toml",
                     r#"name = "reset-in-between"
+owns_stub = true
 [[step]]
 name = "first"
 request = { url = "${CP_STUB_BASE}/cp/auth/me" }
@@ -490,7 +492,7 @@ expect.counters = [{ counter = "auth_me_calls", delta = 1, org = "org-second", s
         assert_eq!(a.outcome, Outcome::Error, "{a:?}");
         let text = format!("{a:?}");
         assert!(
-            text.contains("orgs_cap") && text.contains("org-second"),
+            text.contains("org-scope map (CP_STUB_ORGS_CAP=1) evicted entries during this step; the count for org org-second is lost"),
             "{text}"
         );
         stub.shutdown().await;
@@ -554,5 +556,110 @@ expect.status = 599
         .await
         .unwrap_err();
         assert!(matches!(e, RunError::NothingToRun(_)), "{e}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replay_scope_evicted_during_the_step_is_an_error_naming_the_bound() {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            max_replay_scopes: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = stub.base_url();
+        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        // The replay's call waits 400 ms at the stub, while other replays' calls
+        // (bounded: 3 s at most) keep evicting from the one-entry map.
+        let fault = serde_json::json!({"route": "auth_me", "org": "slow", "delay_ms": 400});
+        let r = c
+            .post(format!("{base}/__/stub/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let others = {
+            let (c, base, stop) = (c.clone(), base.clone(), stop.clone());
+            tokio::spawn(async move {
+                for n in 0..300 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let _ = c
+                        .get(format!("{base}/cp/auth/me"))
+                        .header("X-Replay-Id", format!("other-{n}"))
+                        .send()
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+        };
+        let s = run_dir(
+            &[(
+                "a.toml",
+                r#"name = "evicted"
+[[step]]
+request = { url = "${CP_STUB_BASE}/cp/auth/me", headers = { X-Molecule-Org-Id = "slow" } }
+expect.counters = [{ counter = "auth_me_calls", delta = 1, replay = true }]
+"#,
+            )],
+            &base,
+        )
+        .await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        others.await.unwrap();
+        let a = &s.replays[0];
+        assert_eq!(a.outcome, Outcome::Error, "{a:?}");
+        let text = format!("{a:?}");
+        assert!(
+            text.contains("the stub's replay-scope map (CP_STUB_MAX_REPLAY_SCOPES=1) evicted entries during this step; the count for replay rp-"),
+            "{text}"
+        );
+        assert!(text.contains("is lost — raise the bound"), "{text}");
+        stub.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_check_on_a_journal_page_that_lost_entries_is_an_error_a_passing_one_passes()
+    {
+        let stub = cp_stub::start(cp_stub::Config {
+            port: 0,
+            journal_capacity: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = stub.base_url();
+        let replay = |name: &str, want: u64| {
+            format!(
+                r#"name = "{name}"
+[[step]]
+request = {{ url = "${{CP_STUB_BASE}}/cp/auth/me" }}
+[[step]]
+request = {{ url = "${{CP_STUB_BASE}}/cp/auth/me" }}
+[[step]]
+request = {{ url = "${{CP_STUB_BASE}}/cp/auth/me" }}
+[[step]]
+name = "journal"
+request = {{ url = "${{CP_STUB_BASE}}/__/stub/requests?replay=${{REPLAY_ID}}" }}
+expect.json = [{{ path = "$.entries", length = {want} }}]
+"#
+            )
+        };
+        let (lost, kept) = (replay("wants-3", 3), replay("wants-2", 2));
+        let s = run_dir(&[("a.toml", &lost), ("b.toml", &kept)], &base).await;
+        let a = &s.replays[0];
+        assert_eq!(a.outcome, Outcome::Error, "{a:?}");
+        let why = a.steps[3].error.clone().unwrap_or_default();
+        assert!(why.contains("the journal page may miss entries"), "{why}");
+        assert!(
+            why.contains("CP_STUB_JOURNAL_CAPACITY=2")
+                && why.contains("dropped 1 entries of replay=rp-"),
+            "{why}"
+        );
+        assert_eq!(s.replays[1].outcome, Outcome::Pass, "{:?}", s.replays[1]);
+        stub.shutdown().await;
     }
 }

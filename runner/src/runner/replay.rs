@@ -8,7 +8,7 @@ use crate::report::{Outcome, ReplayReport};
 
 use super::ctx::{unix_ms, Ctx};
 use super::execution::{finish, Execution};
-use super::poll::{run_step, StepEnv};
+use super::poll::{run_step, scopes_of, StepEnv};
 use super::preflight::missing_vars;
 use super::stub::StubClient;
 use super::vars::Scope;
@@ -109,7 +109,22 @@ pub(crate) async fn run_toml(
     for (step, name) in t.doc.steps.iter().zip(&t.step_names) {
         if since_targets.contains(name.as_str()) {
             let Some(s) = &stub else { break };
-            match s.state(ctx.step_timeout).await {
+            // Every scope measured from this step, in one read.
+            let measured = t.doc.steps.iter().zip(&t.step_names).flat_map(|(s, n)| {
+                s.get_ref()
+                    .expect
+                    .counters
+                    .iter()
+                    .map(|c| c.get_ref())
+                    .filter(move |c| {
+                        c.since
+                            .as_ref()
+                            .map_or(n.as_str(), |x| x.get_ref().as_str())
+                            == name.as_str()
+                    })
+            });
+            let wanted = scopes_of(measured, &scope, &replay_id);
+            match s.counts(&wanted, ctx.step_timeout).await {
                 Ok(st) => {
                     baselines.insert(name.clone(), st);
                 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::admin::{JournalPage, StubState, VersionInfo, ADMIN_PREFIX};
+use contract::admin::{JournalPage, ScopeKind, ScopedCounts, StubState, VersionInfo, ADMIN_PREFIX};
 use serde::de::DeserializeOwned;
 
 use super::request::{classify, SendError};
@@ -71,6 +71,21 @@ impl StubClient {
         self.get("/state", timeout).await
     }
 
+    /// `GET /__/stub/counts?replay=..&org=..&workspace=..`: the whole stub's
+    /// and each named scope's counts, in one atomic read.
+    pub(crate) async fn counts(
+        &self,
+        scopes: &[(ScopeKind, String)],
+        timeout: Duration,
+    ) -> Result<ScopedCounts, String> {
+        let query: Vec<String> = scopes
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.param(), encode(v)))
+            .collect();
+        self.get(&format!("/counts?{}", query.join("&")), timeout)
+            .await
+    }
+
     /// `GET /__/stub/requests?since_seq=..&limit=..`.
     pub(crate) async fn journal(
         &self,
@@ -126,4 +141,17 @@ pub(crate) enum VersionError {
     Unreachable(String),
     /// Something answers, but not a current cp-stub.
     Bad(String),
+}
+
+/// A query value percent-encoded (everything but unreserved characters).
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
