@@ -264,7 +264,7 @@ struct GateArgs {
     /// compose: leave the stack up afterwards (env KEEP_UP=1).
     #[arg(long, env = "KEEP_UP", value_parser = parse_env_bool)]
     keep_up: bool,
-    /// compose: how long the services may take to become healthy, e.g. 120s
+    /// compose: how long the services may take to answer HTTP after `up -d`, e.g. 120s
     /// (env GATE_UP_TIMEOUT; a bare number is seconds).
     #[arg(long, env = "GATE_UP_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
     up_timeout: Duration,

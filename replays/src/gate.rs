@@ -44,6 +44,11 @@ use replay_runner::{
 /// Default overall timeout of the seed phase: seed's own.
 pub const DEFAULT_SEED_TIMEOUT: Duration = contract::defaults::SEED_TIMEOUT;
 
+/// How often seed polls the stack (the stub's journal for a provision
+/// call) when the gate runs it: the stack is on this machine, so polling
+/// often costs nothing, and seed's 100 ms default is most of its time.
+const SEED_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
 /// Which stack the gate brings up.
 // Built once per gate run; boxing the options would only make them clumsier to write.
 #[allow(clippy::large_enum_variant)]
@@ -300,6 +305,7 @@ pub async fn gate(opts: &GateOptions) -> Result<GateOutcome, GateError> {
             // 2. seed.
             let t = Instant::now();
             let mut seed_config = ep.seed_config(env_path.clone(), opts.seed_timeout);
+            seed_config.poll_interval = SEED_POLL_INTERVAL;
             seed_config.stack_id = Some(match &opts.stack {
                 StackChoice::Compose(o) => o.project.clone(),
                 StackChoice::Embedded(_) => format!("gate-embedded-{}", std::process::id()),

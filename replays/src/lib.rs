@@ -73,7 +73,9 @@
 //!   variable and its help) and what each command does;
 //! - `stack/` — [`stack::Embedded`] (`embedded.rs`: the in-process stack and
 //!   its drift knobs), [`stack::Compose`] (`compose.rs`: compose as a
-//!   subprocess), `compose_shard.rs` (each compose shard's project and
+//!   subprocess; `ready.rs`: when its services answer HTTP; `project.rs`:
+//!   its containers, networks and volumes by compose's labels — states,
+//!   removal), `compose_shard.rs` (each compose shard's project and
 //!   ports, [`stack::PublishedPorts`]), [`stack::identify`] (`identity.rs`: what the stack is),
 //!   shared [`stack::Endpoints`] (`mod.rs`);
 //! - `gate.rs` — [`gate()`]: stack up, seed, replays, down;

@@ -4,9 +4,10 @@
 //! - `docker-compose -f compose.yml -f compose.real-tenant.yml config`
 //!   shows the stack tenant-stack.md lists (ignored, with the reason
 //!   printed, when docker-compose is absent — never a silent pass);
-//! - the gate's compose invocation, with a fake `COMPOSE` (and a fake
-//!   `docker` first on PATH) that records its arguments and env: both `-f`
-//!   files on every call, one fresh `SECRETS_ENCRYPTION_KEY` per run (32
+//! - the gate's compose invocation, with a fake `COMPOSE` that records its
+//!   arguments and env (a fake `docker` first on PATH, loopback servers on
+//!   the published ports so the stack is ready): both `-f` files on every
+//!   call, one fresh `SECRETS_ENCRYPTION_KEY` per run (32
 //!   bytes, base64) that never reaches the gate's output, and
 //!   `TENANT_DOUBLE_NO_EVIDENCE` following `--opaque-tenants`.
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use libtest_mimic::{Arguments, Failed, Trial};
+use test_support::FakeServer;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -136,9 +138,11 @@ exit 0
 "#;
 
 const FAKE_DOCKER: &str = r#"#!/bin/sh
-# Every container is running and healthy; every image is present.
-case "$1" in
-  inspect) echo "running healthy 0" ;;
+# Every container is running and healthy (and has no id to remove);
+# every image is present.
+case "$*" in
+  "ps -aq "*) ;;
+  "ps "*) printf 'cp-stub\trunning\tUp 1 second (healthy)\ntenant-alpha\trunning\tUp 1 second (healthy)\ntenant-beta\trunning\tUp 1 second (healthy)\n' ;;
 esac
 exit 0
 "#;
@@ -150,13 +154,17 @@ fn script(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// A free loopback port (nothing listens on it afterwards).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+fn route_key(_method: &str, _path: &str) -> &'static str {
+    "any"
+}
+
+/// The published ports the gate probes: a loopback server answering 200
+/// `{"status":"ok"}` to everything (ready; seed then fails on it).
+async fn published_port() -> (FakeServer, String) {
+    let fake =
+        FakeServer::start(route_key, |_, _, _| (200, r#"{"status":"ok"}"#.to_string())).await;
+    let port = fake.base.rsplit(':').next().unwrap().to_string();
+    (fake, port)
 }
 
 struct Run {
@@ -177,6 +185,18 @@ fn gate_with_fake_compose(opaque: bool) -> Run {
         std::env::var("PATH").unwrap_or_default()
     );
     let root = root();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ((_stub, stub), (_alpha, alpha), (_beta, beta)) = rt.block_on(async {
+        (
+            published_port().await,
+            published_port().await,
+            published_port().await,
+        )
+    });
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_replays"));
     cmd.env_clear()
         .env("PATH", path)
@@ -200,9 +220,9 @@ fn gate_with_fake_compose(opaque: bool) -> Run {
             "--up-timeout",
             "10s",
         ])
-        .args(["--stub-port", &free_port().to_string()])
-        .args(["--alpha-port", &free_port().to_string()])
-        .args(["--beta-port", &free_port().to_string()])
+        .args(["--stub-port", &stub])
+        .args(["--alpha-port", &alpha])
+        .args(["--beta-port", &beta])
         .timeout(Duration::from_secs(60));
     if opaque {
         cmd.arg("--opaque-tenants");
@@ -213,7 +233,8 @@ fn gate_with_fake_compose(opaque: bool) -> Run {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // Nothing listens on the ports: seed fails, the stack still goes down.
+    // The ports answer only `{"status":"ok"}`: the stack is ready, seed
+    // fails, the stack still goes down.
     assert_eq!(out.status.code(), Some(1), "{output}");
     let calls = std::fs::read_to_string(&log).unwrap_or_default();
     let pick = |prefix: &str| -> Vec<String> {
@@ -245,7 +266,7 @@ fn gate_invocation() -> Result<(), Failed> {
     for a in &first.args {
         check(a.starts_with(&files), || format!("`{a}` lacks `{files}`"))?;
     }
-    for sub in ["up -d", "ps -q tenant-alpha", "logs --no-color", "down -v"] {
+    for sub in ["up -d", "logs --no-color"] {
         check(first.args.iter().any(|a| a.contains(sub)), || {
             format!("no `{sub}` call in {:?}", first.args)
         })?;

@@ -2,28 +2,39 @@
 //! `docker compose` (v2) when it works, else `docker-compose` (1.29).
 //!
 //! Neither `up --wait` nor `name:` is used (1.29 has neither): readiness is
-//! polled here — each service's Docker health status, or, for an image
-//! without a healthcheck, an HTTP probe of its published port; a service
-//! that exits fails at once. The compose file, the ports and the image
-//! build script (`docker/build-images.sh`) are the ones a manual
-//! `docker-compose up` uses, so both bring up the same stack.
+//! polled here — every service's published port over HTTP (`/healthz`,
+//! `/health`) every 25 ms, not Docker's health status, which lags by a
+//! healthcheck interval (module `ready`); a service whose container exits
+//! fails at once (one `docker ps` every 500 ms while the stack is not up).
+//! The compose file, the ports and the image build script
+//! (`docker/build-images.sh`) are the ones a manual `docker-compose up`
+//! uses, so both bring up the same stack; the images keep their
+//! `HEALTHCHECK`s for that manual use and for compose's `depends_on`.
 //!
 //! Override files (`--compose-file` again, e.g. `compose.real-tenant.yml`)
 //! are passed as further `-f`; every invocation gets this run's own
 //! `SECRETS_ENCRYPTION_KEY` (32 random bytes, base64, never printed) and
 //! `TENANT_DOUBLE_NO_EVIDENCE` ([`ComposeOptions::opaque_tenants`]).
 //!
-//! Flow: [`Compose::prepare`] (find the tools, build the images when
-//! missing) → [`ComposeStack::up`] (`up -d`, wait until healthy) → …
-//! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (`down -v`,
-//! unless `keep_up`).
+//! Flow: [`Compose::prepare`] (find the tools and check the engine and the
+//! images, all at once; build the images when missing) →
+//! [`ComposeStack::up`] (`up -d`, wait until every service answers) → …
+//! → [`ComposeStack::logs`] on failure → [`ComposeStack::down`] (what
+//! `down -v --timeout 0` does, through the docker CLI by compose's labels;
+//! module `project`), unless `keep_up`. Every `docker-compose` call starts
+//! Python (about half a second on the CI machine), so the gate makes only
+//! `up -d` (and, on failure, `ps` and `logs`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use replay_runner::human;
 use tokio::process::Command;
 
+use super::project::{self, ContainerState};
+use super::ready;
 use super::{Endpoints, StackError, TenantEndpoint};
 
 /// The services of `compose.yml`, in start order.
@@ -66,7 +77,7 @@ pub struct ComposeOptions {
     pub build: BuildPolicy,
     /// Leave the stack up afterwards.
     pub keep_up: bool,
-    /// How long the services may take to become healthy.
+    /// How long the services may take to answer HTTP after `up -d`.
     pub up_timeout: Duration,
     /// Host port of the stub (`CP_STUB_PORT`).
     pub stub_port: u16,
@@ -152,17 +163,26 @@ impl Compose {
                 )));
             }
         }
-        let command = match &opts.command {
-            Some(c) => c.split_whitespace().map(str::to_string).collect(),
-            None => detect_compose().await?,
-        };
+        // Engine, compose command and images at once: each check is a
+        // subprocess, and the gate's wall time is what they add up to.
+        let mut info = Command::new("docker");
+        info.arg("info");
+        let (engine, command, missing) = tokio::join!(
+            quiet_status(&mut info, Duration::from_secs(30)),
+            async {
+                match &opts.command {
+                    Some(c) => Ok(c.split_whitespace().map(str::to_string).collect::<Vec<_>>()),
+                    None => detect_compose().await,
+                }
+            },
+            missing_images([&opts.stub_image, &opts.tenant_image]),
+        );
+        let command = command?;
         if command.is_empty() {
             return Err(StackError::Tool(
                 "the compose command is empty (COMPOSE / --compose-command)".into(),
             ));
         }
-        let engine =
-            quiet_status(Command::new("docker").arg("info"), Duration::from_secs(30)).await;
         if !engine {
             return Err(StackError::Tool(
                 "the Docker engine does not answer (`docker info` failed): start dockerd (e.g. `nohup dockerd >/tmp/dockerd.log 2>&1 &`)".into(),
@@ -180,11 +200,15 @@ impl Compose {
             up: false,
             secrets_key: secrets_key()?,
         };
-        stack.build_images().await?;
+        stack.build_images(&missing).await?;
         Ok(stack)
     }
 }
 
+/// `docker compose` (v2) when `docker compose version` works, else
+/// `docker-compose` when it is on `PATH`. Not `docker-compose version`:
+/// that is a Python start of about half a second, and a broken install
+/// fails `up -d` with its own output anyway.
 async fn detect_compose() -> Result<Vec<String>, StackError> {
     let v2 = quiet_status(
         Command::new("docker").args(["compose", "version"]),
@@ -194,17 +218,41 @@ async fn detect_compose() -> Result<Vec<String>, StackError> {
     if v2 {
         return Ok(vec!["docker".into(), "compose".into()]);
     }
-    let v1 = quiet_status(
-        Command::new("docker-compose").arg("version"),
-        Duration::from_secs(20),
-    )
-    .await;
-    if v1 {
+    if on_path("docker-compose") {
         return Ok(vec!["docker-compose".into()]);
     }
     Err(StackError::Tool(
         "neither `docker compose` nor `docker-compose` works: install one (Debian: apt-get install -y docker-compose) or set COMPOSE".into(),
     ))
+}
+
+/// Whether an executable file `name` is in one of `PATH`'s folders.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(name))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// The images of `images` that are not present locally (`docker image
+/// inspect`, both at once).
+async fn missing_images(images: [&String; 2]) -> Vec<String> {
+    let present = |image: &String| {
+        let image = image.clone();
+        async move {
+            let ok = quiet_status(
+                Command::new("docker").args(["image", "inspect", &image]),
+                Duration::from_secs(30),
+            )
+            .await;
+            (!ok).then_some(image)
+        }
+    };
+    let (a, b) = tokio::join!(present(images[0]), present(images[1]));
+    a.into_iter().chain(b).collect()
 }
 
 /// Whether a command exits 0 (output discarded).
@@ -350,26 +398,9 @@ impl ComposeStack {
         }
     }
 
-    async fn image_present(image: &str) -> bool {
-        quiet_status(
-            Command::new("docker").args(["image", "inspect", image]),
-            Duration::from_secs(30),
-        )
-        .await
-    }
-
     /// Run `docker/build-images.sh` when the policy says so (its output
-    /// goes to stderr).
-    async fn build_images(&self) -> Result<(), StackError> {
-        let missing: Vec<&str> = {
-            let mut m = Vec::new();
-            for image in [&self.opts.stub_image, &self.opts.tenant_image] {
-                if !ComposeStack::image_present(image).await {
-                    m.push(image.as_str());
-                }
-            }
-            m
-        };
+    /// goes to stderr); `missing` are the images not present.
+    async fn build_images(&self, missing: &[String]) -> Result<(), StackError> {
         let build = match self.opts.build {
             BuildPolicy::Always => true,
             BuildPolicy::Never => false,
@@ -431,54 +462,18 @@ impl ComposeStack {
         }
     }
 
-    /// `up -d`, then wait until every service is healthy.
+    /// `up -d`, then wait until every service answers HTTP.
     pub async fn up(&mut self) -> Result<(), StackError> {
         self.say(&format!("{} up -d", self.command_line()));
         self.up = true;
+        let t = Instant::now();
         self.run(
             &["up", "-d"],
             self.opts.up_timeout + Duration::from_secs(60),
         )
         .await?;
-        self.wait_healthy().await
-    }
-
-    /// The container id of a service (`ps -q`), if it has one.
-    async fn container_id(&self, service: &str) -> Option<String> {
-        let out = self
-            .run(&["ps", "-q", service], Duration::from_secs(30))
-            .await
-            .ok()?;
-        out.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .map(str::to_string)
-    }
-
-    /// `(status, health, exit code)` of a container.
-    async fn container_state(cid: &str) -> (String, String, String) {
-        let out = Command::new("docker")
-            .args([
-                "inspect",
-                "-f",
-                "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}",
-                cid,
-            ])
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await;
-        let text = out
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        let mut parts = text.split_whitespace().map(str::to_string);
-        (
-            parts.next().unwrap_or_else(|| "missing".into()),
-            parts.next().unwrap_or_else(|| "-".into()),
-            parts.next().unwrap_or_else(|| "-".into()),
-        )
+        self.say(&format!("up -d returned ({})", human(t.elapsed())));
+        self.wait_ready().await
     }
 
     fn health_url(&self, service: &str) -> String {
@@ -489,69 +484,83 @@ impl ComposeStack {
         }
     }
 
-    async fn wait_healthy(&self) -> Result<(), StackError> {
+    /// Wait until every service answers HTTP on its published port
+    /// (module [`super::ready`]); a service whose container exits fails
+    /// the wait at once, one that never answers after `up_timeout`.
+    async fn wait_ready(&self) -> Result<(), StackError> {
         let started = Instant::now();
         let deadline = started + self.opts.up_timeout;
         let client = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| StackError::Tool(format!("HTTP client: {e}")))?;
-        let mut last_report = Instant::now();
-        // Container ids do not change while the stack is up; `ps` is slow
-        // with docker-compose 1.29, so ask once per service.
-        let mut cids: Vec<Option<String>> = vec![None; SERVICES.len()];
+        let urls = SERVICES.iter().map(|s| self.health_url(s)).collect();
+        let (mut probes, last_probe) = ready::spawn_probes(&client, urls);
+        let mut ready = [false; SERVICES.len()];
+        let mut states: Option<BTreeMap<String, ContainerState>> = None;
+        let mut next_state = started + ready::FIRST_STATE_CHECK;
+        let mut next_report = started + Duration::from_secs(5);
+        let summary = |ready: &[bool], states: &Option<BTreeMap<String, ContainerState>>| {
+            let probes = last_probe.lock().map(|l| l.clone()).unwrap_or_default();
+            SERVICES
+                .iter()
+                .enumerate()
+                .map(|(i, svc)| {
+                    if ready[i] {
+                        return format!("{svc}=ready");
+                    }
+                    let s = states
+                        .as_ref()
+                        .and_then(|m| m.get(*svc).cloned())
+                        .unwrap_or_else(ContainerState::missing);
+                    match probes.get(i) {
+                        Some(p) => format!("{svc}={}/{} ({p})", s.status, s.health),
+                        None => format!("{svc}={}/{}", s.status, s.health),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         loop {
-            let mut ready = 0;
-            let mut summary = Vec::new();
-            for (svc, cid) in SERVICES.iter().zip(cids.iter_mut()) {
-                if cid.is_none() {
-                    *cid = self.container_id(svc).await;
+            let wake = next_state.min(deadline).min(next_report);
+            tokio::select! {
+                done = probes.join_next() => {
+                    // A probe task ends only when its service answered
+                    // (`None`: all ended, which the `all` below caught).
+                    let i = done
+                        .and_then(Result::ok)
+                        .ok_or_else(|| StackError::Tool("a readiness probe died".into()))?;
+                    ready[i] = true;
+                    if ready.iter().all(|r| *r) {
+                        self.say(&format!(
+                            "healthy in {} (every service answers HTTP on its published port): {}",
+                            human(started.elapsed()),
+                            summary(&ready, &None)
+                        ));
+                        return Ok(());
+                    }
                 }
-                let (status, health, code) = match cid {
-                    Some(c) => ComposeStack::container_state(c).await,
-                    None => ("missing".into(), "-".into(), "-".into()),
-                };
-                if status == "exited" || status == "dead" {
-                    return Err(StackError::Exited {
-                        service: (*svc).to_string(),
-                        code,
-                    });
-                }
-                let ok = health == "healthy"
-                    || (health == "none"
-                        && status == "running"
-                        && client
-                            .get(self.health_url(svc))
-                            .send()
-                            .await
-                            .is_ok_and(|r| r.status().is_success()));
-                if ok {
-                    ready += 1;
-                    summary.push(format!("{svc}=ready"));
-                } else {
-                    summary.push(format!("{svc}={status}/{health}"));
+                () = tokio::time::sleep_until(wake.into()) => {
+                    let now = Instant::now();
+                    if now >= next_state || now >= deadline {
+                        if let Some(s) = project::container_states(&self.opts.project).await {
+                            stopped(&s)?;
+                            states = Some(s);
+                        }
+                        next_state = Instant::now() + ready::STATE_INTERVAL;
+                    }
+                    if now >= deadline {
+                        return Err(StackError::Unhealthy {
+                            waited_s: started.elapsed().as_secs(),
+                            summary: summary(&ready, &states),
+                        });
+                    }
+                    if now >= next_report {
+                        self.say(&format!("waiting: {}", summary(&ready, &states)));
+                        next_report = now + Duration::from_secs(5);
+                    }
                 }
             }
-            if ready == SERVICES.len() {
-                self.say(&format!(
-                    "healthy in {:.1} s: {}",
-                    started.elapsed().as_secs_f64(),
-                    summary.join(" ")
-                ));
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(StackError::Unhealthy {
-                    waited_s: started.elapsed().as_secs(),
-                    summary: summary.join(" "),
-                });
-            }
-            if last_report.elapsed() >= Duration::from_secs(5) {
-                self.say(&format!("waiting: {}", summary.join(" ")));
-                last_report = Instant::now();
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
@@ -578,7 +587,13 @@ impl ComposeStack {
         out
     }
 
-    /// `down -v` (nothing when `keep_up`, or when `up` never ran).
+    /// Take the stack down as `down -v --timeout 0` would (nothing when
+    /// `keep_up`, or when `up` never ran): the containers are killed, not
+    /// asked to drain — the gate is done with them (their logs were read
+    /// on failure) and throws the stack away with its volumes, so a grace
+    /// period only costs time. Done with the `docker` CLI by compose's
+    /// labels ([`project::remove`]), which skips compose's own start-up;
+    /// should a docker call fail, compose's `down -v --timeout 0` runs.
     pub async fn down(&self) -> Result<(), StackError> {
         if !self.up {
             return Ok(());
@@ -591,10 +606,28 @@ impl ComposeStack {
             ));
             return Ok(());
         }
-        self.run(&["down", "-v", "--timeout", "5"], Duration::from_secs(120))
-            .await
-            .map(|_| ())
+        if let Err(why) = project::remove(&self.opts.project).await {
+            self.say(&format!(
+                "removing the containers failed ({why}); compose down instead"
+            ));
+            self.run(&["down", "-v", "--timeout", "0"], Duration::from_secs(120))
+                .await?;
+        }
+        Ok(())
     }
+}
+
+/// The first service of [`SERVICES`] whose container stopped, as the error.
+fn stopped(states: &BTreeMap<String, ContainerState>) -> Result<(), StackError> {
+    for svc in SERVICES {
+        if let Some(st) = states.get(*svc).filter(|st| st.stopped()) {
+            return Err(StackError::Exited {
+                service: (*svc).to_string(),
+                code: st.code.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A `Stdio` writing to this process's stderr (keeps stdout for the replays' output).

@@ -28,6 +28,8 @@ pub mod compose;
 pub mod compose_shard;
 pub mod embedded;
 pub mod identity;
+mod project;
+mod ready;
 
 use std::path::PathBuf;
 use std::time::Duration;
