@@ -10,8 +10,8 @@
 //! | POST | `/__/stub/snapshot` | [`StubState`] taken and reset in one atomic step (owns the whole stub) |
 //! | POST | `/__/stub/snapshot?replay=R` (or `org=`, `workspace=`) | [`ScopedCounts`] of that scope, then the scope reset, in one atomic step |
 //! | GET | `/__/stub/requests?route=&org=&replay=&workspace=&method=&status=&since_seq=&since_ms=&until_ms=&unmatched=&limit=` | [`JournalPage`], at most about [`JOURNAL_PAGE_BYTES`]; continue with `since_seq=` its `next_since_seq` |
-//! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all (`DELETE ?replay=R`, `?org=`, `?workspace=`: only the faults of that scope) |
-//! | DELETE | `/__/stub/faults/{id}` | remove one fault (404 if unknown) |
+//! | GET / POST / DELETE | `/__/stub/faults` | list [`Fault`]s / add one from a [`FaultSpec`] (201) / clear all; `?replay=R`, `?org=` or `?workspace=` lists or clears only the faults of that scope |
+//! | GET / DELETE | `/__/stub/faults/{id}` | one fault / remove it (404 if unknown) |
 //! | GET | `/__/stub/version` | [`VersionInfo`] |
 //! | GET | `/__/stub/contract` | the route table ([`crate::ROUTES`]) |
 //! | GET | `/__/stub/openapi.json` | [`crate::openapi()`] |

@@ -54,7 +54,7 @@ const ENDPOINTS: &[(Endpoint, &str, &[&str])] = &[
     (Endpoint::Snapshot, "/snapshot", &["POST"]),
     (Endpoint::Requests, "/requests", &["GET"]),
     (Endpoint::Faults, "/faults", &["GET", "POST", "DELETE"]),
-    (Endpoint::Fault, "/faults/{id}", &["DELETE"]),
+    (Endpoint::Fault, "/faults/{id}", &["GET", "DELETE"]),
     (Endpoint::Version, "/version", &["GET"]),
     (Endpoint::Contract, "/contract", &["GET"]),
     (Endpoint::OpenApi, "/openapi.json", &["GET"]),
@@ -138,7 +138,13 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
             Ok(q) => respond(200, json_bytes(&shared.journal(&q))),
             Err(e) => respond(400, error_body(e)),
         },
-        Endpoint::Faults if method == Method::GET => respond(200, json_bytes(&shared.faults())),
+        Endpoint::Faults if method == Method::GET => match one_scope() {
+            Ok(scope) => respond(
+                200,
+                json_bytes(&shared.faults(scope.as_ref().map(|(k, key)| (*k, key.as_str())))),
+            ),
+            Err(e) => respond(400, error_body(e)),
+        },
         Endpoint::Faults if method == Method::DELETE => match one_scope() {
             Ok(None) => {
                 let cleared = shared.clear_faults();
@@ -156,7 +162,14 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Resp {
         Endpoint::Faults => add_fault(app, req).await,
         Endpoint::Fault => {
             let id = fault_id.unwrap_or_default();
-            match id.parse::<u64>().ok().and_then(|n| shared.delete_fault(n)) {
+            let found = id.parse::<u64>().ok().and_then(|n| {
+                if method == Method::GET {
+                    shared.fault(n)
+                } else {
+                    shared.delete_fault(n)
+                }
+            });
+            match found {
                 Some(fault) => respond(200, json_bytes(&fault)),
                 None => respond(
                     404,

@@ -512,8 +512,25 @@ impl Shared {
         n - st.faults.len()
     }
 
-    pub(crate) fn faults(&self) -> Vec<Fault> {
-        self.lock().faults.iter().map(|f| f.fault.clone()).collect()
+    /// The programmed faults: all, or those of one scope.
+    pub(crate) fn faults(&self, scope: Option<(ScopeKind, &str)>) -> Vec<Fault> {
+        self.lock()
+            .faults
+            .iter()
+            .filter(|f| {
+                scope.is_none_or(|(kind, key)| fault_scope(&f.fault.spec, kind) == Some(key))
+            })
+            .map(|f| f.fault.clone())
+            .collect()
+    }
+
+    /// One programmed fault.
+    pub(crate) fn fault(&self, id: u64) -> Option<Fault> {
+        self.lock()
+            .faults
+            .iter()
+            .find(|f| f.fault.id == id)
+            .map(|f| f.fault.clone())
     }
 
     pub(crate) fn add_fault(&self, spec: FaultSpec) -> Fault {

@@ -358,6 +358,29 @@ async fn scoped_reset_snapshot_and_faults_touch_only_their_scope() {
         .await
         .unwrap();
     assert_eq!(left.len(), 1, "the workspace fault stays: {left:?}");
+    // The list can be scoped too, and one fault read by its id.
+    let get = |url: String| {
+        let c = c.clone();
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, mine) = get(format!("{base}/__/stub/faults?workspace=ws-w")).await;
+    assert_eq!((status, mine.as_array().map(Vec::len)), (200, Some(1)));
+    let (_, none) = get(format!("{base}/__/stub/faults?replay=rp-a")).await;
+    assert_eq!(none, json!([]), "rp-a's fault was cleared");
+    let id = left[0]["id"].as_u64().unwrap();
+    let (status, one) = get(format!("{base}/__/stub/faults/{id}")).await;
+    assert_eq!(
+        (status, &one["id"], &one["hits"]),
+        (200, &json!(id), &json!(1))
+    );
+    let (status, _) = get(format!("{base}/__/stub/faults/{}", id + 100)).await;
+    assert_eq!(status, 404);
     assert_eq!(
         send(
             &c,
