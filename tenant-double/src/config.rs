@@ -111,6 +111,16 @@ pub struct Config {
         value_parser = vars::millis
     )]
     pub cp_timeout: Duration,
+    /// Time a client has to send a request body, in ms (a stalled client
+    /// gets 408 and the connection back).
+    #[arg(
+        long = "body-timeout-ms",
+        env = "TENANT_DOUBLE_BODY_TIMEOUT_MS",
+        default_value = "10000",
+        value_name = "MS",
+        value_parser = vars::millis
+    )]
+    pub body_timeout: Duration,
     /// Whether boot fetches /cp/tenants/config and checks the LLM keys, as
     /// the real tenant always does; `--no-config-refresh` skips both.
     #[arg(
@@ -235,6 +245,7 @@ mod tests {
         assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 8080));
         assert_eq!(c.retry, RetryPolicy::default());
         assert_eq!(c.cp_timeout, Duration::from_secs(30));
+        assert_eq!(c.body_timeout, Duration::from_secs(10));
         assert_eq!(c.health_sweep_interval, Duration::from_secs(15));
         assert_eq!(c.cp_config_retry_window, None);
         assert!(c.config_refresh_on_boot && !c.log);

@@ -391,3 +391,43 @@ async fn shutdown_closes_the_listener() {
         .await
         .is_err());
 }
+
+/// A client that stops sending mid-body gets 408 naming the setting, within
+/// the body timeout, and the connection back; an oversized body is 413.
+#[tokio::test]
+async fn a_stalled_or_oversized_body_is_refused_with_its_cause() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cp = FakeCp::start().await;
+    let mut config = config_from(&[
+        ("CP_PROVISION_URL", &cp.base),
+        ("MOLECULE_CP_URL", &cp.base),
+    ]);
+    config.body_timeout = std::time::Duration::from_millis(300);
+    let tenant = tenant_double::start(config).await.unwrap();
+    let addr = tenant.base_url().trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /workspaces HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nX-Molecule-Org-Id: {ORG}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{{\"name\":"
+    );
+    let started = std::time::Instant::now();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut answer))
+        .await
+        .expect("an answer within the body timeout, not a hang")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("TENANT_DOUBLE_BODY_TIMEOUT_MS"), "{text}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+
+    let resp = authed(client().post(format!("{}/workspaces", tenant.base_url())))
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; (1 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    assert!(resp.text().await.unwrap().contains("1 MiB limit"));
+    tenant.shutdown().await;
+}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
@@ -44,18 +44,37 @@ pub(crate) fn get(shared: &Shared, id: &str) -> Resp {
     }
 }
 
-/// The request body as JSON (empty is `{}`), at most [`BODY_LIMIT`].
-async fn read_json(req: Request<Incoming>) -> Result<Value, (StatusCode, String)> {
-    let body = Limited::new(req.into_body(), BODY_LIMIT)
-        .collect()
-        .await
-        .map_err(|_| {
-            (
+/// The request body as JSON (empty is `{}`), at most [`BODY_LIMIT`],
+/// complete within `timeout` (a stalled client must not hold the handler).
+async fn read_json(
+    req: Request<Incoming>,
+    timeout: std::time::Duration,
+) -> Result<Value, (StatusCode, String)> {
+    let read = tokio::time::timeout(timeout, Limited::new(req.into_body(), BODY_LIMIT).collect());
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large or unreadable (limit 1 MiB)".to_string(),
-            )
-        })?
-        .to_bytes();
+                "request body over the 1 MiB limit: send a smaller body".to_string(),
+            ))
+        }
+        Ok(Err(e)) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("request body unreadable ({e}): send it whole"),
+            ))
+        }
+        Err(_) => {
+            return Err((
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body not complete within {} ms (--body-timeout-ms, TENANT_DOUBLE_BODY_TIMEOUT_MS): send it at once",
+                    timeout.as_millis()
+                ),
+            ))
+        }
+    };
     if body.is_empty() {
         return Ok(json!({}));
     }
@@ -65,7 +84,7 @@ async fn read_json(req: Request<Incoming>) -> Result<Value, (StatusCode, String)
 
 /// `POST /workspaces`: 201 at once, provisioning in the background.
 pub(crate) async fn create(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
-    let body = match read_json(req).await {
+    let body = match read_json(req, shared.config.body_timeout).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, &message),
     };
