@@ -357,7 +357,7 @@ async fn admin_wrong_methods_and_unknown_endpoints() {
         ("GET", "/__/stub/reset", "POST"),
         ("GET", "/__/stub/snapshot", "POST"),
         ("PUT", "/__/stub/faults", "GET, POST, DELETE"),
-        ("GET", "/__/stub/faults/1", "DELETE"),
+        ("POST", "/__/stub/faults/1", "GET, DELETE"),
         ("DELETE", "/__/stub/version", "GET"),
         ("POST", "/__stub/state", "GET"),
     ] {

@@ -310,3 +310,50 @@ expect.counters = [
         );
     });
 }
+
+/// A replay that fails on a busy stub: its failure bundle shows its own
+/// calls and the calls about its workspace (read by scope), not the last
+/// lines of other callers' traffic.
+#[test]
+fn a_failure_bundle_on_a_busy_stub_shows_the_replays_own_calls() {
+    rt().block_on(async {
+        let traffic = Traffic::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("fails.toml"),
+            r#"name = "fails-on-a-busy-stub"
+[vars]
+WS = "ws-bundle-${REPLAY_ID}"
+[[step]]
+name = "provision"
+request = { method = "POST", url = "${CP_STUB_BASE}/cp/workspaces/provision", json = { org_id = "org-bundle", workspace_id = "${WS}", runtime = "claude-code", tier = 1, platform_url = "http://t.invalid", env = {} } }
+expect.status = 201
+[[step]]
+name = "wait"
+request = { url = "${CP_STUB_BASE}/__/stub/requests?workspace=${WS}" }
+expect.json = [{ path = "$.entries", length = 2 }]
+poll = { timeout = "400ms", interval = "50ms" }
+"#,
+        )
+        .unwrap();
+        let s = replay_runner::run(&run_options(dir.path().to_path_buf(), &traffic.env))
+            .await
+            .unwrap();
+        traffic.stop().await;
+        let r = &s.replays[0];
+        assert_eq!(r.outcome, Outcome::Fail, "{}", render_replay(r, &Style::default()));
+        let b = r.bundle.as_ref().expect("a bundle");
+        let note = b.journal_note.as_deref().unwrap_or_default();
+        assert!(note.contains("from other callers left out"), "{note}");
+        assert!(
+            b.journal.iter().any(|l| l.contains("/cp/workspaces/provision") && l.contains("[this replay]")),
+            "{:#?}",
+            b.journal
+        );
+        assert!(
+            b.journal.iter().all(|l| l.starts_with("    ") || l.contains("[this replay]")),
+            "only the replay's own calls: {:#?}",
+            b.journal
+        );
+    });
+}

@@ -14,13 +14,20 @@ use super::stub::StubClient;
 /// Journal entries shown at most.
 pub(crate) const JOURNAL_LINES: usize = 30;
 
-/// Build a bundle.
+/// Workspace scopes a bundle reads at most (one per variable value).
+const RELATED_SCOPES: usize = 8;
+
+/// Build a bundle. On a busy stub (more entries in the window than fit),
+/// the journal shown is the replay's own calls and those about the
+/// workspaces its variables name, read by scope: other callers' traffic
+/// would otherwise push them out.
 pub(crate) async fn build(
     stub: Option<&StubClient>,
     start_seq: Option<u64>,
     started_ms: u64,
     failing: Option<&Prepared>,
     replay_id: &str,
+    related: &[String],
     rerun: String,
 ) -> Bundle {
     let mut b = Bundle {
@@ -31,10 +38,19 @@ pub(crate) async fn build(
     let (Some(stub), Some(start)) = (stub, start_seq) else {
         return b;
     };
-    match stub.journal(start, 1000, Duration::from_secs(5)).await {
+    let timeout = Duration::from_secs(5);
+    match stub.journal(start, 1000, timeout).await {
         Ok(page) => {
-            let entries: Vec<&JournalEntry> =
-                page.entries.iter().filter(|e| e.seq > start).collect();
+            let all: Vec<JournalEntry> =
+                page.entries.into_iter().filter(|e| e.seq > start).collect();
+            let busy = all.len() > JOURNAL_LINES || page.next_since_seq.is_some();
+            let (entries, left_out) = if busy {
+                let own = own_entries(stub, start, replay_id, related, timeout).await;
+                let left_out = all.len().saturating_sub(own.len());
+                (own, Some(left_out))
+            } else {
+                (all, None)
+            };
             let shown = &entries[entries.len().saturating_sub(JOURNAL_LINES)..];
             let mine = entries.iter().filter(|e| is_mine(e, replay_id)).count();
             let mut note = format!(
@@ -42,6 +58,11 @@ pub(crate) async fn build(
                 entries.len(),
                 if entries.len() == 1 { "y" } else { "ies" }
             );
+            if let Some(n) = left_out {
+                note.push_str(&format!(
+                    ": this replay's own and those about its workspaces; {n}+ from other callers left out"
+                ));
+            }
             if shown.len() < entries.len() {
                 note.push_str(&format!(", showing the last {}", shown.len()));
             }
@@ -60,6 +81,40 @@ pub(crate) async fn build(
         Err(e) => b.journal_note = Some(format!("unavailable: {e}")),
     }
     b
+}
+
+/// The replay's own entries after `start`, and those about a workspace one
+/// of its variables names, in journal order.
+async fn own_entries(
+    stub: &StubClient,
+    start: u64,
+    replay_id: &str,
+    related: &[String],
+    timeout: Duration,
+) -> Vec<JournalEntry> {
+    let mut scopes = vec![("replay", replay_id)];
+    let mut values: Vec<&str> = related
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && *v != replay_id)
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    scopes.extend(
+        values
+            .into_iter()
+            .take(RELATED_SCOPES)
+            .map(|v| ("workspace", v)),
+    );
+    let mut by_seq = std::collections::BTreeMap::new();
+    for scope in scopes {
+        if let Ok(page) = stub.journal_of(start, 1000, scope, timeout).await {
+            for e in page.entries.into_iter().filter(|e| e.seq > start) {
+                by_seq.insert(e.seq, e);
+            }
+        }
+    }
+    by_seq.into_values().collect()
 }
 
 fn is_mine(e: &JournalEntry, replay_id: &str) -> bool {

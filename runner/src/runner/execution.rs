@@ -18,6 +18,9 @@ pub(crate) struct Execution {
     pub(crate) started_ms: u64,
     pub(crate) failing: Option<Prepared>,
     pub(crate) replay_id: String,
+    /// The replay's own variable values (workspace ids among them), for
+    /// the bundle's journal on a busy stub.
+    pub(crate) related: Vec<String>,
 }
 
 /// Apply `xfail`, and attach the failure bundle to failures.
@@ -47,6 +50,7 @@ pub(crate) async fn finish(ctx: &Ctx, r: &Replay, mut exec: Execution) -> Replay
                 exec.started_ms,
                 exec.failing.as_ref(),
                 &exec.replay_id,
+                &exec.related,
                 rerun,
             )
             .await,

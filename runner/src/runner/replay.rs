@@ -79,6 +79,7 @@ pub(crate) async fn run_toml(
         started_ms,
         failing: None,
         replay_id: replay_id.clone(),
+        related: Vec::new(),
     };
     if let Some(s) = &stub {
         match s.state(ctx.step_timeout).await {
@@ -192,6 +193,7 @@ pub(crate) async fn run_toml(
         .iter()
         .map(StepReport::evidence_skipped)
         .sum();
+    exec.related = scope.own_values();
     finish(ctx, r, exec).await
 }
 

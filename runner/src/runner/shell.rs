@@ -52,6 +52,7 @@ pub(crate) async fn run_shell(
         started_ms: unix_ms(),
         failing: None,
         replay_id: replay_id.clone(),
+        related: Vec::new(),
     };
     if let Some(st) = &stub {
         if let Ok(state) = st.state(ctx.step_timeout).await {

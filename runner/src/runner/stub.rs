@@ -100,6 +100,25 @@ impl StubClient {
         .await
     }
 
+    /// `GET /__/stub/requests?since_seq=..&limit=..&<scope>=<key>`: the
+    /// journal of one scope (`replay` or `workspace`).
+    pub(crate) async fn journal_of(
+        &self,
+        since_seq: u64,
+        limit: usize,
+        scope: (&str, &str),
+        timeout: Duration,
+    ) -> Result<JournalPage, String> {
+        let mut url = reqwest::Url::parse(&format!("{}{ADMIN_PREFIX}/requests", self.base))
+            .map_err(|e| format!("stub base {}: {e}", self.base))?;
+        url.query_pairs_mut()
+            .append_pair("since_seq", &since_seq.to_string())
+            .append_pair("limit", &limit.to_string())
+            .append_pair(scope.0, scope.1);
+        let path_and_query = &url.as_str()[self.base.len() + ADMIN_PREFIX.len()..];
+        self.get(path_and_query, timeout).await
+    }
+
     /// `GET /__/stub/version`, raw (to tell "unreachable" from "not a stub").
     pub(crate) async fn version(&self, timeout: Duration) -> Result<VersionInfo, VersionError> {
         let url = format!("{}{ADMIN_PREFIX}/version", self.base);

@@ -300,6 +300,20 @@ impl<'r> Scope<'r> {
         self.captured.insert(name.to_string(), value.clone());
     }
 
+    /// The values of the replay's own variables (`[vars]` and captures,
+    /// as text): what its journal entries may be about (workspace ids).
+    pub(crate) fn own_values(&self) -> Vec<String> {
+        self.local
+            .values()
+            .cloned()
+            .chain(
+                self.captured
+                    .values()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            )
+            .collect()
+    }
+
     /// Look a variable up.
     pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.captured
