@@ -481,10 +481,7 @@ fn d4_provision_misrouted_to_another_stub() {
 #[test]
 fn d4_provision_to_a_closed_port() {
     let rt = rt();
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let dead = test_support::dead_base();
     let mut alpha = TenantOptions::alpha().with_env("CP_PROVISION_URL", &dead);
     alpha.retry = tenant_double::RetryPolicy::fast();
     let stack = || StackOptions {

@@ -307,10 +307,7 @@ async fn retries_exhausted_after_six_attempts() {
 #[tokio::test]
 async fn unreachable_cp_is_retried_then_named() {
     // A port with nothing listening.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let dead = test_support::dead_base();
     let tenant = tenant_double::start(config_from(&[("CP_PROVISION_URL", &dead)]))
         .await
         .unwrap();
