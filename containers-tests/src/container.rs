@@ -246,8 +246,10 @@ impl Container {
                     state.exit_code
                 )),
                 _ if Instant::now() >= deadline => Some(match wait {
-                    Wait::Healthy => "did not turn healthy".to_string(),
-                    Wait::Exit(code) => format!("did not exit (expected code {code})"),
+                    Wait::Healthy => format!("did not turn healthy within {timeout:?}"),
+                    Wait::Exit(code) => {
+                        format!("did not exit (expected code {code}) within {timeout:?}")
+                    }
                 }),
                 _ => None,
             };
@@ -255,7 +257,6 @@ impl Container {
                 return Err(DockerError::Startup {
                     container: format!("{} ({})", self.name, self.image),
                     what,
-                    timeout_s: timeout.as_secs(),
                     state: state.to_string(),
                     logs: self.logs_with(&["--tail", LOG_TAIL]),
                 });

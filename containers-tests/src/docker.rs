@@ -30,11 +30,10 @@ pub enum DockerError {
     #[error("the image {image} has no HEALTHCHECK, so container {name} cannot turn healthy: wait for its exit instead")]
     NoHealthcheck { image: String, name: String },
     /// `container` is `<name> (<image>)`.
-    #[error("container {container} {what} within {timeout_s} s; last state: {state}\n{logs}")]
+    #[error("container {container} {what}; last state: {state}\n{logs}")]
     Startup {
         container: String,
         what: String,
-        timeout_s: u64,
         state: String,
         logs: String,
     },
