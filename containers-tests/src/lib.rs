@@ -20,7 +20,9 @@
 //!   `CP_STUB_INSTANCE_PREFIX`) and the healthcheck follows `PORT`;
 //! - SIGTERM stops it gracefully within 2 s (`docker stop -t 2` ends with
 //!   exit code 0, not 137 from the SIGKILL that follows the grace time);
-//! - the tenant-double image provisions through the stub container by name.
+//! - the tenant-double image provisions through the stub container by name;
+//! - the driver never pulls: a missing image is an error naming
+//!   `docker/build-images.sh`.
 //!
 //! # Requirements
 //!

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use containers_tests::{unique_name, Container, ContainerSpec, Network, Wait};
+use containers_tests::{unique_name, Container, ContainerSpec, DockerError, Network, Wait};
 use contract::admin::{StubState, VersionInfo, ADMIN_PREFIX};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::{json, Value};
@@ -120,6 +120,11 @@ fn stub_only() -> Vec<String> {
     vec![stub_image()]
 }
 
+/// Docker only.
+fn no_images() -> Vec<String> {
+    Vec::new()
+}
+
 fn stub_and_tenant() -> Vec<String> {
     vec![stub_image(), tenant_image()]
 }
@@ -156,6 +161,11 @@ fn main() {
             "stub_stops_on_sigterm_within_two_seconds",
             stub_only,
             stub_stops_on_sigterm_within_two_seconds,
+        ),
+        trial(
+            "an_absent_image_is_never_pulled",
+            no_images,
+            an_absent_image_is_never_pulled,
         ),
         trial(
             "tenant_double_provisions_through_the_stub_container_by_name",
@@ -247,6 +257,29 @@ fn stop_within_two_seconds(container: &Container) -> i64 {
         .unwrap_or_else(|e| panic!("docker stop: {e}"));
     eprintln!("stopped in {:?} with exit code {code}", started.elapsed());
     code
+}
+
+// ------------------------------------------------------------------ driver
+
+async fn an_absent_image_is_never_pulled() {
+    // `docker run --pull never`: a missing image is an error naming the
+    // build script, not a registry lookup (there is none in CI).
+    let image = format!("cp-harness/absent-{}:never", unique_name("img"));
+    match ContainerSpec::new(&image).run() {
+        Err(e @ DockerError::ImageMissing { .. }) => {
+            assert!(e.to_string().contains("docker/build-images.sh"), "{e}");
+        }
+        Err(e) => panic!("running the absent image {image}: expected ImageMissing, got: {e}"),
+        Ok(container) => panic!(
+            "the absent image {image} was pulled and run as {}",
+            container.name()
+        ),
+    }
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .expect("docker image inspect");
+    assert!(!inspect.status.success(), "{image} exists after the run");
 }
 
 // ------------------------------------------------------------------ cp-stub
