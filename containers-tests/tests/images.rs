@@ -1,5 +1,6 @@
-//! The cp-harness images under testcontainers. See the crate docs (src/lib.rs)
-//! for what is checked and what is needed (Docker + `docker/build-images.sh`).
+//! The cp-harness images under the crate's Docker driver. See the crate docs
+//! (src/lib.rs) for what is checked and what is needed (Docker +
+//! `docker/build-images.sh`).
 //!
 //! A libtest-mimic harness (`harness = false`): each test checks Docker and
 //! its images when it runs, and shows as `ignored` with the reason under
@@ -9,15 +10,12 @@ use std::future::Future;
 use std::io::Write;
 use std::process::Command;
 use std::sync::Once;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use containers_tests::{unique_name, Container, ContainerSpec, DockerError, Network, Wait};
 use contract::admin::{StubState, VersionInfo, ADMIN_PREFIX};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::{json, Value};
-use testcontainers::core::wait::ExitWaitStrategy;
-use testcontainers::core::{IntoContainerPort, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
 /// Set to `1` to have the tests show as ignored (with the reason) when
 /// Docker or the images are missing.
@@ -28,29 +26,26 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------------ preflight
 
-/// `name:tag` from `var`, else `default`.
-fn image_ref(var: &str, default: &str) -> (String, String) {
-    let full = std::env::var(var)
+/// The image reference (`name:tag`) from `var`, else `default`.
+fn image_ref(var: &str, default: &str) -> String {
+    std::env::var(var)
         .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| default.to_string());
-    match full.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
-        _ => (full, "latest".to_string()),
-    }
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
-fn stub_image() -> (String, String) {
+fn stub_image() -> String {
     image_ref("CP_STUB_IMAGE", "cp-harness/cp-stub:local")
 }
 
-fn tenant_image() -> (String, String) {
+fn tenant_image() -> String {
     image_ref("TENANT_DOUBLE_IMAGE", "cp-harness/tenant-double:local")
 }
 
 /// What keeps the tests from running: Docker does not answer or an image
 /// is not present locally (so nothing is ever pulled).
-fn missing(images: &[(String, String)]) -> Option<String> {
+fn missing(images: &[String]) -> Option<String> {
     match Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
@@ -60,10 +55,9 @@ fn missing(images: &[(String, String)]) -> Option<String> {
             "the Docker engine does not answer (`docker info`: {})",
             String::from_utf8_lossy(&out.stderr).trim()
         )),
-        Ok(_) => images.iter().find_map(|(name, tag)| {
-            let reference = format!("{name}:{tag}");
+        Ok(_) => images.iter().find_map(|reference| {
             let present = Command::new("docker")
-                .args(["image", "inspect", "--format", "{{.Id}}", &reference])
+                .args(["image", "inspect", "--format", "{{.Id}}", reference])
                 .output()
                 .is_ok_and(|o| o.status.success());
             (!present)
@@ -75,7 +69,7 @@ fn missing(images: &[(String, String)]) -> Option<String> {
 /// Run the test when Docker and `images` are there. Otherwise: ignored
 /// with the reason under `CP_HARNESS_SKIP_DOCKER=1` (and a banner on
 /// stderr), else a failure naming the fix.
-fn preflight(images: &[(String, String)]) -> Result<Option<Completion>, Failed> {
+fn preflight(images: &[String]) -> Result<Option<Completion>, Failed> {
     let Some(problem) = missing(images) else {
         return Ok(None);
     };
@@ -105,7 +99,7 @@ fn preflight(images: &[(String, String)]) -> Result<Option<Completion>, Failed> 
 
 /// A trial that needs `images`: preflight, then `test` on its own Tokio
 /// runtime (as `#[tokio::test]` would).
-fn trial<F>(name: &str, images: fn() -> Vec<(String, String)>, test: fn() -> F) -> Trial
+fn trial<F>(name: &str, images: fn() -> Vec<String>, test: fn() -> F) -> Trial
 where
     F: Future<Output = ()> + 'static,
 {
@@ -122,11 +116,16 @@ where
     })
 }
 
-fn stub_only() -> Vec<(String, String)> {
+fn stub_only() -> Vec<String> {
     vec![stub_image()]
 }
 
-fn stub_and_tenant() -> Vec<(String, String)> {
+/// Docker only.
+fn no_images() -> Vec<String> {
+    Vec::new()
+}
+
+fn stub_and_tenant() -> Vec<String> {
     vec![stub_image(), tenant_image()]
 }
 
@@ -164,6 +163,11 @@ fn main() {
             stub_stops_on_sigterm_within_two_seconds,
         ),
         trial(
+            "an_absent_image_is_never_pulled",
+            no_images,
+            an_absent_image_is_never_pulled,
+        ),
+        trial(
             "tenant_double_provisions_through_the_stub_container_by_name",
             stub_and_tenant,
             tenant_double_provisions_through_the_stub_container_by_name,
@@ -172,47 +176,39 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-/// A name no other test run uses (containers and networks are global).
-fn unique(what: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("cph-{what}-{}-{nanos:x}", std::process::id())
-}
-
 // ------------------------------------------------------------------ helpers
 
-/// The stub image, waiting until Docker reports it healthy (its own
-/// HEALTHCHECK: `/cp-stub healthcheck`).
-fn stub_request() -> ContainerRequest<GenericImage> {
-    let (name, tag) = stub_image();
-    GenericImage::new(name, tag)
-        .with_wait_for(WaitFor::healthcheck())
-        .with_startup_timeout(STARTUP_TIMEOUT)
+/// The stub image with its port published, waiting until Docker reports
+/// it healthy (its own HEALTHCHECK: `/cp-stub healthcheck`).
+fn stub_request() -> ContainerSpec {
+    ContainerSpec::new(stub_image())
+        .publish(STUB_PORT)
+        .wait(Wait::Healthy)
+        .startup_timeout(STARTUP_TIMEOUT)
 }
 
-fn tenant_request() -> ContainerRequest<GenericImage> {
-    let (name, tag) = tenant_image();
-    GenericImage::new(name, tag)
-        .with_wait_for(WaitFor::healthcheck())
-        .with_startup_timeout(STARTUP_TIMEOUT)
+fn tenant_request() -> ContainerSpec {
+    ContainerSpec::new(tenant_image())
+        .publish(TENANT_PORT)
+        .wait(Wait::Healthy)
+        .startup_timeout(STARTUP_TIMEOUT)
+}
+
+/// Start `spec`; a failure names the container's state and log tail.
+fn start(spec: ContainerSpec, what: &str) -> Container {
+    spec.run()
+        .unwrap_or_else(|e| panic!("{what} container starts: {e}"))
 }
 
 /// `http://127.0.0.1:<published port>` of `port` in the container.
-async fn base_url(container: &ContainerAsync<GenericImage>, port: u16) -> String {
-    let published = container
-        .get_host_port_ipv4(port.tcp())
-        .await
-        .expect("the container port is published");
-    let host = container.get_host().await.expect("docker host").to_string();
-    // The mapping is IPv4: do not let `localhost` resolve to ::1.
-    let host = if host == "localhost" {
-        "127.0.0.1".to_string()
-    } else {
-        host
-    };
-    format!("http://{host}:{published}")
+fn base_url(container: &Container, port: u16) -> String {
+    container
+        .base_url(port)
+        .unwrap_or_else(|e| panic!("the container port is published: {e}"))
+}
+
+fn network() -> Network {
+    Network::create().unwrap_or_else(|e| panic!("docker network create: {e}"))
 }
 
 fn client() -> reqwest::Client {
@@ -240,16 +236,6 @@ async fn get_json(url: &str) -> (u16, Value) {
     send(client().get(url)).await
 }
 
-async fn logs(container: &ContainerAsync<GenericImage>) -> String {
-    let out = container.stdout_to_vec().await.unwrap_or_default();
-    let err = container.stderr_to_vec().await.unwrap_or_default();
-    format!(
-        "--- container stdout ---\n{}\n--- container stderr ---\n{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    )
-}
-
 async fn stub_state(base: &str) -> StubState {
     let (status, body) = get_json(&format!("{base}{ADMIN_PREFIX}/state")).await;
     assert_eq!(status, 200, "GET /__/stub/state: {body}");
@@ -264,26 +250,44 @@ async fn provision(base: &str, org: &str, workspace_id: &str) -> (u16, Value) {
 
 /// Stop with a 2 s grace time and return the exit code: 0 when the binary
 /// handled SIGTERM and exited in time, 137 when Docker had to SIGKILL it.
-async fn stop_within_two_seconds(container: &ContainerAsync<GenericImage>) -> Option<i64> {
+fn stop_within_two_seconds(container: &Container) -> i64 {
     let started = Instant::now();
-    container
-        .stop_with_timeout(Some(2))
-        .await
-        .expect("docker stop");
-    let code = container.exit_code().await.expect("exit code");
-    eprintln!("stopped in {:?} with exit code {code:?}", started.elapsed());
+    let code = container
+        .stop(Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("docker stop: {e}"));
+    eprintln!("stopped in {:?} with exit code {code}", started.elapsed());
     code
+}
+
+// ------------------------------------------------------------------ driver
+
+async fn an_absent_image_is_never_pulled() {
+    // `docker run --pull never`: a missing image is an error naming the
+    // build script, not a registry lookup (there is none in CI).
+    let image = format!("cp-harness/absent-{}:never", unique_name("img"));
+    match ContainerSpec::new(&image).run() {
+        Err(e @ DockerError::ImageMissing { .. }) => {
+            assert!(e.to_string().contains("docker/build-images.sh"), "{e}");
+        }
+        Err(e) => panic!("running the absent image {image}: expected ImageMissing, got: {e}"),
+        Ok(container) => panic!(
+            "the absent image {image} was pulled and run as {}",
+            container.name()
+        ),
+    }
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .expect("docker image inspect");
+    assert!(!inspect.status.success(), "{image} exists after the run");
 }
 
 // ------------------------------------------------------------------ cp-stub
 
 async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
-    // start() returns only once Docker reports the container healthy.
-    let stub = stub_request()
-        .start()
-        .await
-        .expect("cp-stub container starts healthy");
-    let base = base_url(&stub, STUB_PORT).await;
+    // run() returns only once Docker reports the container healthy.
+    let stub = start(stub_request(), "cp-stub");
+    let base = base_url(&stub, STUB_PORT);
 
     let (status, body) = get_json(&format!("{base}/healthz")).await;
     assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
@@ -302,11 +306,8 @@ async fn stub_image_starts_healthy_and_serves_this_checkouts_contract() {
 }
 
 async fn stub_in_container_answers_every_contract_route() {
-    let stub = stub_request()
-        .start()
-        .await
-        .expect("cp-stub container starts healthy");
-    let base = base_url(&stub, STUB_PORT).await;
+    let stub = start(stub_request(), "cp-stub");
+    let base = base_url(&stub, STUB_PORT);
     let (org, workspace) = ("org-containers", "ws-containers");
 
     for probe in contract::probes(org, workspace) {
@@ -326,7 +327,7 @@ async fn stub_in_container_answers_every_contract_route() {
             probe.method,
             probe.path,
             route.success,
-            logs(&stub).await
+            stub.logs()
         );
         let violations = contract::validate(route.response_schema, &body).expect("schema compiles");
         assert!(
@@ -366,27 +367,25 @@ async fn stub_is_reachable_by_name_from_another_container() {
     // As in compose: a user-defined network, peers call http://<name>:9090.
     // The probe is the stub image's own static binary, so this also checks
     // that static glibc resolves names through Docker's DNS in FROM scratch.
-    let network = unique("net");
-    let name = unique("stub");
-    let _stub = stub_request()
-        .with_network(&network)
-        .with_container_name(&name)
-        .start()
-        .await
-        .expect("cp-stub container starts healthy");
+    // Declared first, so it is removed after the containers on it.
+    let network = network();
+    let name = unique_name("stub");
+    let _stub = start(
+        stub_request().network(network.name()).name(&name),
+        "cp-stub",
+    );
 
-    let (image, tag) = stub_image();
     let url = format!("http://{name}:{STUB_PORT}/healthz");
-    let probe = GenericImage::new(image, tag)
-        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(0)))
-        .with_cmd(["healthcheck", "--url", url.as_str()])
-        .with_network(&network)
-        .with_startup_timeout(STARTUP_TIMEOUT)
-        .start()
-        .await;
+    let probe = ContainerSpec::new(stub_image())
+        .wait(Wait::Exit(0))
+        .cmd(["healthcheck", "--url", url.as_str()])
+        .network(network.name())
+        .startup_timeout(STARTUP_TIMEOUT)
+        .run();
     if let Err(e) = probe {
         panic!(
-            "`cp-stub healthcheck --url {url}` from a second container on {network} failed: {e}"
+            "`cp-stub healthcheck --url {url}` from a second container on {} failed: {e}",
+            network.name()
         );
     }
 }
@@ -395,17 +394,16 @@ async fn stub_is_configured_through_the_environment() {
     // Another port and instance prefix. The image's healthcheck reads PORT
     // too, so "healthy" already shows both ends follow the variable.
     let port = 9191;
-    let (image, tag) = stub_image();
-    let stub = GenericImage::new(image, tag)
-        .with_exposed_port(port.tcp())
-        .with_wait_for(WaitFor::healthcheck())
-        .with_env_var("PORT", port.to_string())
-        .with_env_var("CP_STUB_INSTANCE_PREFIX", "i-custom-")
-        .with_startup_timeout(STARTUP_TIMEOUT)
-        .start()
-        .await
-        .expect("cp-stub starts healthy on PORT=9191");
-    let base = base_url(&stub, port).await;
+    let stub = start(
+        ContainerSpec::new(stub_image())
+            .publish(port)
+            .wait(Wait::Healthy)
+            .env("PORT", port.to_string())
+            .env("CP_STUB_INSTANCE_PREFIX", "i-custom-")
+            .startup_timeout(STARTUP_TIMEOUT),
+        "cp-stub on PORT=9191",
+    );
+    let base = base_url(&stub, port);
 
     let (status, body) = provision(&base, "org-env", "ws-env").await;
     assert_eq!(status, 201, "{body}");
@@ -413,64 +411,58 @@ async fn stub_is_configured_through_the_environment() {
 }
 
 async fn stub_rejects_a_bad_setting_with_exit_code_2() {
-    let (image, tag) = stub_image();
-    let started = GenericImage::new(image, tag)
-        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(2)))
-        .with_env_var("CP_STUB_JOURNAL_CAPACITY", "lots")
-        .with_startup_timeout(STARTUP_TIMEOUT)
-        .start()
-        .await;
+    let started = ContainerSpec::new(stub_image())
+        .wait(Wait::Exit(2))
+        .env("CP_STUB_JOURNAL_CAPACITY", "lots")
+        .startup_timeout(STARTUP_TIMEOUT)
+        .run();
     if let Err(e) = started {
         panic!("a bad CP_STUB_JOURNAL_CAPACITY must stop the stub with exit code 2 (configuration error): {e}");
     }
 }
 
 async fn stub_stops_on_sigterm_within_two_seconds() {
-    let stub = stub_request()
-        .start()
-        .await
-        .expect("cp-stub container starts healthy");
-    let base = base_url(&stub, STUB_PORT).await;
+    let stub = start(stub_request(), "cp-stub");
+    let base = base_url(&stub, STUB_PORT);
     // Some traffic first, so there are open connections to close.
     let (status, _) = provision(&base, "org-sigterm", "ws-sigterm").await;
     assert_eq!(status, 201);
 
-    let code = stop_within_two_seconds(&stub).await;
+    let code = stop_within_two_seconds(&stub);
     assert_eq!(
         code,
-        Some(0),
+        0,
         "cp-stub did not exit by itself within 2 s of SIGTERM (137 = SIGKILLed by Docker)\n{}",
-        logs(&stub).await
+        stub.logs()
     );
 }
 
 // ------------------------------------------------------------------ tenant-double
 
 async fn tenant_double_provisions_through_the_stub_container_by_name() {
-    let network = unique("net");
-    let stub_name = unique("cp-stub");
-    let stub = stub_request()
-        .with_network(&network)
-        .with_container_name(&stub_name)
-        .start()
-        .await
-        .expect("cp-stub container starts healthy");
-    let stub_base = base_url(&stub, STUB_PORT).await;
+    // Declared first, so it is removed after the containers on it.
+    let network = network();
+    let stub_name = unique_name("cp-stub");
+    let stub = start(
+        stub_request().network(network.name()).name(&stub_name),
+        "cp-stub",
+    );
+    let stub_base = base_url(&stub, STUB_PORT);
 
     // The environment compose.yml gives tenant-alpha.
     let cp = format!("http://{stub_name}:{STUB_PORT}");
-    let tenant = tenant_request()
-        .with_network(&network)
-        .with_env_var("MOLECULE_ORG_ID", "org-alpha")
-        .with_env_var("ADMIN_TOKEN", "alpha-admin-token")
-        .with_env_var("PLATFORM_URL", "http://tenant-alpha:8080")
-        .with_env_var("CP_PROVISION_URL", &cp)
-        .with_env_var("MOLECULE_CP_URL", &cp)
-        .with_env_var("MOLECULE_CP_SHARED_SECRET", "harness-shared-secret")
-        .start()
-        .await
-        .expect("tenant-double container starts healthy");
-    let tenant_base = base_url(&tenant, TENANT_PORT).await;
+    let tenant = start(
+        tenant_request()
+            .network(network.name())
+            .env("MOLECULE_ORG_ID", "org-alpha")
+            .env("ADMIN_TOKEN", "alpha-admin-token")
+            .env("PLATFORM_URL", "http://tenant-alpha:8080")
+            .env("CP_PROVISION_URL", &cp)
+            .env("MOLECULE_CP_URL", &cp)
+            .env("MOLECULE_CP_SHARED_SECRET", "harness-shared-secret"),
+        "tenant-double",
+    );
+    let tenant_base = base_url(&tenant, TENANT_PORT);
 
     let (status, body) = send(
         client()
@@ -480,12 +472,7 @@ async fn tenant_double_provisions_through_the_stub_container_by_name() {
             .json(&json!({"name": "containers", "tier": 0})),
     )
     .await;
-    assert_eq!(
-        status,
-        201,
-        "POST /workspaces: {body}\n{}",
-        logs(&tenant).await
-    );
+    assert_eq!(status, 201, "POST /workspaces: {body}\n{}", tenant.logs());
     let id = body["id"].as_str().expect("workspace id").to_string();
 
     // Provisioning is asynchronous: poll the workspace until it leaves
@@ -509,7 +496,7 @@ async fn tenant_double_provisions_through_the_stub_container_by_name() {
         workspace["instance_id"],
         json!(format!("mol-ws-{id}")),
         "the tenant did not provision through the stub: {workspace}\n{}",
-        logs(&tenant).await
+        tenant.logs()
     );
 
     // The tenant's own calls reached the stub under its org (D2, D4).
@@ -527,11 +514,11 @@ async fn tenant_double_provisions_through_the_stub_container_by_name() {
         state.orgs
     );
 
-    let code = stop_within_two_seconds(&tenant).await;
+    let code = stop_within_two_seconds(&tenant);
     assert_eq!(
         code,
-        Some(0),
+        0,
         "tenant-double did not exit by itself within 2 s of SIGTERM\n{}",
-        logs(&tenant).await
+        tenant.logs()
     );
 }
