@@ -2,7 +2,6 @@
 //! for until Docker reports it healthy or until it exits with the expected
 //! code, then driven by name (ports, logs, stop) and removed on drop.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::docker::{docker, report_leftover, unique_name, DockerError, LABEL, LOG_TAIL};
@@ -267,12 +266,10 @@ impl Container {
 
     fn logs_with(&self, extra: &[&str]) -> String {
         // Not `docker()`: the container's stderr arrives on the CLI's stderr.
-        let output = Command::new("docker")
-            .arg("logs")
-            .args(extra)
-            .arg(&self.name)
-            .output();
-        match output {
+        let mut args = vec!["logs"];
+        args.extend_from_slice(extra);
+        args.push(&self.name);
+        match crate::docker::output(&args) {
             Ok(out) if out.status.success() => format!(
                 "--- container stdout ---\n{}\n--- container stderr ---\n{}",
                 String::from_utf8_lossy(&out.stdout).trim_end(),
@@ -283,7 +280,7 @@ impl Container {
                 self.name,
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
-            Err(e) => format!("(no logs: the docker CLI cannot run: {e})"),
+            Err(e) => format!("(no logs: {e})"),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The `docker` CLI as a subprocess: one invocation, its error type, and the
 //! label and names every container and network of these tests get.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Label on every container and network the tests create, so a leftover is
 /// easy to find: `docker ps -a --filter label=cp-harness.test`.
@@ -25,6 +27,8 @@ pub enum DockerError {
         status: std::process::ExitStatus,
         stderr: String,
     },
+    #[error("`{command}` did not finish within {after:?}: is the Docker engine hung? (`docker info`; restart dockerd)")]
+    TimedOut { command: String, after: Duration },
     #[error("the image {image} is not present locally and these tests never pull: build it with docker/build-images.sh")]
     ImageMissing { image: String },
     #[error("the image {image} has no HEALTHCHECK, so container {name} cannot turn healthy: wait for its exit instead")]
@@ -47,24 +51,71 @@ pub enum DockerError {
     Parse { command: String, output: String },
 }
 
+/// How long one `docker` call may take: a hung engine fails the test
+/// naming the call instead of hanging it (the slowest call, `run` of a
+/// local image, takes about a second).
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// `docker <args>`; its stdout, trimmed. The error quotes the command with
 /// the values of `--env NAME=VALUE` left out (they may be secrets).
 pub(crate) fn docker<S: AsRef<str>>(args: &[S]) -> Result<String, DockerError> {
-    let output = Command::new("docker")
+    let out = output(args)?;
+    if !out.status.success() {
+        return Err(DockerError::Failed {
+            command: shown(args),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `docker <args>` run to its end (whatever its status), within
+/// [`CALL_TIMEOUT`]: its status, stdout and stderr.
+pub fn output<S: AsRef<str>>(args: &[S]) -> Result<Output, DockerError> {
+    let mut child = Command::new("docker")
         .args(args.iter().map(AsRef::as_ref))
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|source| DockerError::Spawn {
             command: shown(args),
             source,
         })?;
-    if !output.status.success() {
-        return Err(DockerError::Failed {
-            command: shown(args),
-            status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+    // Each pipe drained on its own thread, so a chatty call cannot block
+    // on a full pipe while it is waited for.
+    fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut out);
+            }
+            out
+        })
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(DockerError::TimedOut {
+                    command: shown(args),
+                    after: CALL_TIMEOUT,
+                });
+            }
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// A failed cleanup (in a `Drop`): said on stderr, never a panic.

@@ -8,10 +8,10 @@
 
 use std::future::Future;
 use std::io::Write;
-use std::process::Command;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use containers_tests::docker::output as docker_output;
 use containers_tests::{unique_name, Container, ContainerSpec, DockerError, Network, Wait};
 use contract::admin::{StubState, VersionInfo, ADMIN_PREFIX};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -46,19 +46,14 @@ fn tenant_image() -> String {
 /// What keeps the tests from running: Docker does not answer or an image
 /// is not present locally (so nothing is ever pulled).
 fn missing(images: &[String]) -> Option<String> {
-    match Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-    {
-        Err(e) => Some(format!("the docker CLI cannot run ({e})")),
+    match docker_output(&["info", "--format", "{{.ServerVersion}}"]) {
+        Err(e) => Some(e.to_string()),
         Ok(out) if !out.status.success() => Some(format!(
             "the Docker engine does not answer (`docker info`: {})",
             String::from_utf8_lossy(&out.stderr).trim()
         )),
         Ok(_) => images.iter().find_map(|reference| {
-            let present = Command::new("docker")
-                .args(["image", "inspect", "--format", "{{.Id}}", reference])
-                .output()
+            let present = docker_output(&["image", "inspect", "--format", "{{.Id}}", reference])
                 .is_ok_and(|o| o.status.success());
             (!present)
                 .then(|| format!("the image {reference} is not built (these tests never pull)"))
@@ -275,10 +270,7 @@ async fn an_absent_image_is_never_pulled() {
             container.name()
         ),
     }
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &image])
-        .output()
-        .expect("docker image inspect");
+    let inspect = docker_output(&["image", "inspect", &image]).expect("docker image inspect");
     assert!(!inspect.status.success(), "{image} exists after the run");
 }
 
