@@ -160,6 +160,9 @@ async fn tenant_replays_without_seed(stack: &RunningStack) -> Summary {
     opts.env_file = EnvFile::Path(env);
     // Nothing here waits for a retried fault: the drifts below fail fast.
     opts.replay_timeout = Duration::from_secs(20);
+    // Side by side, as the gate runs them: a drift that nothing arrives
+    // for is proven by waiting out a replay's poll, once per replay.
+    opts.jobs = 4;
     replay_runner::run(&opts).await.unwrap()
 }
 

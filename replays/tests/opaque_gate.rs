@@ -497,8 +497,14 @@ async fn opaque_hand_seed(e: &Endpoints, dir: &Path) -> PathBuf {
             parent = Some(id);
         }
     }
-    for id in ids.values() {
-        for _ in 0..500 {
+    // Until every workspace's provision is in the stub's journal, or 5 s
+    // (one deadline for all: in a drifted stack some never arrive, and the
+    // replays are what must notice).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut waiting: Vec<&String> = ids.values().collect();
+    while !waiting.is_empty() && std::time::Instant::now() < deadline {
+        let mut still = Vec::new();
+        for id in waiting {
             let v: Value = http
                 .get(format!(
                     "{}/__/stub/requests?route=provision&workspace={id}",
@@ -510,9 +516,12 @@ async fn opaque_hand_seed(e: &Endpoints, dir: &Path) -> PathBuf {
                 .json()
                 .await
                 .unwrap();
-            if v["entries"].as_array().is_some_and(|a| !a.is_empty()) {
-                break;
+            if !v["entries"].as_array().is_some_and(|a| !a.is_empty()) {
+                still.push(id);
             }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
