@@ -516,7 +516,7 @@ async fn opaque_hand_seed(e: &Endpoints, dir: &Path) -> PathBuf {
                 .json()
                 .await
                 .unwrap();
-            if !v["entries"].as_array().is_some_and(|a| !a.is_empty()) {
+            if v["entries"].as_array().is_none_or(|a| a.is_empty()) {
                 still.push(id);
             }
         }
