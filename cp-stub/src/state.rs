@@ -50,13 +50,9 @@ pub(crate) struct FaultAction {
 
 #[derive(Debug)]
 struct Inner {
-    counters: [u64; ROUTE_COUNT],
-    total: u64,
-    statuses: Box<[u64; 600]>,
     orgs: HashMap<String, [u64; ROUTE_COUNT]>,
     unmatched: Vec<Unmatched>,
     violations: VecDeque<RecordedViolation>,
-    violations_total: u64,
     journal: VecDeque<Arc<Record>>,
     /// What the journal's entries hold ([`Record::cost`]).
     journal_bytes: usize,
@@ -70,7 +66,8 @@ struct Inner {
     next_fault: u64,
     /// Not cleared by `reset`: a workspace keeps its org across test phases.
     workspace_orgs: WorkspaceOrgs,
-    /// The whole stub's counts in the scope maps' shape.
+    /// The whole stub's counts (`/state` and `/counts` both read them),
+    /// in the scope maps' shape.
     all: Tally,
     scopes: Scopes,
 }
@@ -78,13 +75,9 @@ struct Inner {
 impl Inner {
     fn new(scope_caps: [usize; 3]) -> Self {
         Inner {
-            counters: [0; ROUTE_COUNT],
-            total: 0,
-            statuses: Box::new([0; 600]),
             orgs: HashMap::new(),
             unmatched: Vec::new(),
             violations: VecDeque::new(),
-            violations_total: 0,
             journal: VecDeque::new(),
             journal_bytes: 0,
             dropped: 0,
@@ -101,13 +94,9 @@ impl Inner {
     }
 
     fn reset(&mut self) {
-        self.counters = [0; ROUTE_COUNT];
-        self.total = 0;
-        self.statuses.fill(0);
         self.orgs.clear();
         self.unmatched.clear();
         self.violations.clear();
-        self.violations_total = 0;
         self.journal.clear();
         self.journal_bytes = 0;
         self.dropped = 0;
@@ -121,19 +110,14 @@ impl Inner {
     }
 
     fn state(&self, orgs_cap: usize) -> StubState {
+        // The whole stub's counts are one tally, the same kind as a scope's.
         let mut counters = BTreeMap::new();
         let mut routes = BTreeMap::new();
         for (i, r) in ROUTES.iter().enumerate() {
-            counters.insert(r.counter.to_string(), self.counters[i]);
-            routes.insert(r.id.to_string(), self.counters[i]);
+            counters.insert(r.counter.to_string(), self.all.routes[i]);
+            routes.insert(r.id.to_string(), self.all.routes[i]);
         }
-        let statuses = self
-            .statuses
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(s, n)| (s.to_string(), *n))
-            .collect();
+        let all = self.all.render();
         let orgs = self
             .orgs
             .iter()
@@ -149,16 +133,16 @@ impl Inner {
             .collect();
         StubState {
             counters,
-            total_requests: self.total,
+            total_requests: self.all.total,
             routes,
-            statuses,
+            statuses: all.statuses,
             orgs,
             orgs_cap: orgs_cap as u64,
             orgs_overflowed: self.orgs_overflowed,
             log_lines_dropped: 0,
             unmatched: self.unmatched.clone(),
             violations: self.violations.iter().cloned().collect(),
-            violations_total: self.violations_total,
+            violations_total: self.all.violations,
             journal_seq: self.seq,
             generation: self.generation,
             since_ms: self.since_ms,
@@ -260,10 +244,6 @@ impl Shared {
     fn count(&self, st: &mut Inner, rec: &mut Record) {
         st.seq += 1;
         rec.seq = st.seq;
-        st.total += 1;
-        if let Some(slot) = st.statuses.get_mut(usize::from(rec.status)) {
-            *slot += 1;
-        }
         if let (Some(ws), Some(org)) = (rec.provisioned(), rec.org()) {
             st.workspace_orgs.insert(ws, org);
         }
@@ -273,7 +253,6 @@ impl Shared {
             Some(route) => {
                 // The route table is in `RouteId` order.
                 let i = route.id as usize;
-                st.counters[i] += 1;
                 let mut org = rec.org().unwrap_or("-");
                 if !st.orgs.contains_key(org) && st.orgs.len() >= self.orgs_cap {
                     // Full: this org's calls go under one key, said so in the state.
@@ -310,7 +289,6 @@ impl Shared {
         // Only a route has a request schema, so only a routed call has violations.
         if let Some(route) = rec.route {
             for v in &rec.violations {
-                st.violations_total += 1;
                 if st.violations.len() >= VIOLATIONS_KEPT {
                     st.violations.pop_front();
                 }
