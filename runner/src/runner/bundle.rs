@@ -39,7 +39,7 @@ pub(crate) async fn build(
         return b;
     };
     let timeout = Duration::from_secs(5);
-    match stub.journal(start, 1000, timeout).await {
+    match stub.journal(start, 1000, None, timeout).await {
         Ok(page) => {
             let all: Vec<JournalEntry> =
                 page.entries.into_iter().filter(|e| e.seq > start).collect();
@@ -108,7 +108,7 @@ async fn own_entries(
     );
     let mut by_seq = std::collections::BTreeMap::new();
     for scope in scopes {
-        if let Ok(page) = stub.journal_of(start, 1000, scope, timeout).await {
+        if let Ok(page) = stub.journal(start, 1000, Some(scope), timeout).await {
             for e in page.entries.into_iter().filter(|e| e.seq > start) {
                 by_seq.insert(e.seq, e);
             }

@@ -86,35 +86,25 @@ impl StubClient {
             .await
     }
 
-    /// `GET /__/stub/requests?since_seq=..&limit=..`.
+    /// `GET /__/stub/requests?since_seq=..&limit=..`, of one scope
+    /// (`replay` or `workspace`, the key) or of everyone.
     pub(crate) async fn journal(
         &self,
         since_seq: u64,
         limit: usize,
-        timeout: Duration,
-    ) -> Result<JournalPage, String> {
-        self.get(
-            &format!("/requests?since_seq={since_seq}&limit={limit}"),
-            timeout,
-        )
-        .await
-    }
-
-    /// `GET /__/stub/requests?since_seq=..&limit=..&<scope>=<key>`: the
-    /// journal of one scope (`replay` or `workspace`).
-    pub(crate) async fn journal_of(
-        &self,
-        since_seq: u64,
-        limit: usize,
-        scope: (&str, &str),
+        scope: Option<(&str, &str)>,
         timeout: Duration,
     ) -> Result<JournalPage, String> {
         let mut url = reqwest::Url::parse(&format!("{}{ADMIN_PREFIX}/requests", self.base))
             .map_err(|e| format!("stub base {}: {e}", self.base))?;
-        url.query_pairs_mut()
-            .append_pair("since_seq", &since_seq.to_string())
-            .append_pair("limit", &limit.to_string())
-            .append_pair(scope.0, scope.1);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("since_seq", &since_seq.to_string())
+                .append_pair("limit", &limit.to_string());
+            if let Some((kind, key)) = scope {
+                q.append_pair(kind, key);
+            }
+        }
         let path_and_query = &url.as_str()[self.base.len() + ADMIN_PREFIX.len()..];
         self.get(path_and_query, timeout).await
     }
